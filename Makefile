@@ -1,0 +1,67 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+RUNTIME_STAMP := $(VENV)/.runtime-installed
+DEV_STAMP := $(VENV)/.dev-installed
+
+# The services this machine runs for tests: PostgreSQL, RabbitMQ and Redis on loopback.
+TEST_ENV := DATABASE_URL=$${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/ipaas} \
+	CELERY_BROKER_URL=$${TEST_BROKER_URL:-amqp://guest:guest@127.0.0.1:5672//} \
+	CACHE_URL=$${TEST_CACHE_URL:-rediscache://127.0.0.1:6379/1}
+
+.PHONY: help run test lint format migrate demo clean
+
+help:
+	@echo "make run    install, migrate, seed the demo and start the portal on http://127.0.0.1:8000"
+	@echo "make test   install, lint and run the whole test suite (PostgreSQL, RabbitMQ, Redis)"
+	@echo "make format ruff-format the code"
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(RUNTIME_STAMP): requirements.txt | $(VENV)/bin/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(DEV_STAMP): requirements.txt requirements-dev.txt | $(VENV)/bin/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $(RUNTIME_STAMP) $@
+
+migrate: $(RUNTIME_STAMP)
+	mkdir -p var
+	$(BIN)/python manage.py migrate --no-input
+
+demo: migrate
+	$(BIN)/python manage.py seed_demo
+
+run: demo
+	@echo
+	@echo "  IPAAS portal:  http://127.0.0.1:8000   (sign in as demo / demo)"
+	@echo "  Operator admin: http://127.0.0.1:8000/admin/   (make a login: .venv/bin/python manage.py createsuperuser)"
+	@echo "  Demo API client id and secret: var/demo-client.json"
+	@echo
+	$(BIN)/python manage.py runserver 127.0.0.1:8000
+
+lint: $(DEV_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: lint
+	@# makemigrations --check reads the migration history of a real database.
+	psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='ipaas'" | grep -q 1 \
+		|| createdb -h 127.0.0.1 -U postgres ipaas
+	$(TEST_ENV) $(BIN)/python manage.py check --fail-level WARNING
+	$(TEST_ENV) $(BIN)/python manage.py makemigrations --check --dry-run
+	$(TEST_ENV) $(BIN)/python -m pytest
+
+format: $(DEV_STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Billing records: instance state history, prices, usage and statements."""

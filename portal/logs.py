@@ -1,0 +1,69 @@
+"""Keep tokens, client secrets and passwords out of every log line and error report.
+
+The seed's clients put `access_token` in URLs, and request lines are logged by the development
+server, gunicorn and Django itself; every handler carries `RedactSecretsFilter`, which masks
+secrets in the final message whatever logger produced it.
+"""
+
+import logging
+import re
+
+from django.views.debug import SafeExceptionReporterFilter
+
+REDACTED = "[redacted]"
+SECRET_NAMES = ("access_token", "refresh_token", "client_secret", "password", "webhook_secret")
+
+# `name=value` in query strings and form bodies, and `"name": "value"` in JSON.
+_PAIR = re.compile(
+    r"(?P<key>(?:%s)(?:\"|%%22|')?\s*(?:=|:|%%3[aA])\s*(?:\"|%%22|')?)(?P<value>[^&\s\"',;}]+)"
+    % "|".join(SECRET_NAMES),
+    re.IGNORECASE,
+)
+_AUTHORIZATION = re.compile(r"(?P<key>\b(?:Bearer|Basic)\s+)(?P<value>[A-Za-z0-9._~+/=-]+)")
+
+
+def redact(text: str) -> str:
+    """The text with the value of every secret-bearing parameter or header replaced."""
+    text = _PAIR.sub(lambda m: m.group("key") + REDACTED, text)
+    return _AUTHORIZATION.sub(lambda m: m.group("key") + REDACTED, text)
+
+
+class RedactSecretsFilter(logging.Filter):
+    """A logging filter that renders each record once and masks secrets in the result."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+        elif record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        return True
+
+
+class SecretsExceptionReporterFilter(SafeExceptionReporterFilter):
+    """Error reports hide the API's secret parameters and headers, not only settings."""
+
+    hidden_settings = re.compile(
+        "API|TOKEN|KEY|SECRET|PASS|SIGNATURE|HTTP_COOKIE|AUTHORIZATION|DATABASE_URL|BROKER_URL",
+        flags=re.IGNORECASE,
+    )
+
+    def get_post_parameters(self, request):
+        parameters = super().get_post_parameters(request)
+        if request is None:
+            return parameters
+        cleansed = parameters.copy()
+        for name in SECRET_NAMES:
+            if name in cleansed:
+                cleansed[name] = self.cleansed_substitute
+        return cleansed
+
+    def get_safe_request_meta(self, request):
+        meta = super().get_safe_request_meta(request)
+        for key in ("QUERY_STRING", "REQUEST_URI", "RAW_URI"):
+            if key in meta:
+                meta[key] = redact(str(meta[key]))
+        return meta
