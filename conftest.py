@@ -5,6 +5,16 @@ import os
 import pytest
 
 
+def pytest_configure(config):
+    from django.conf import settings
+
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        raise pytest.UsageError(
+            "The tests need PostgreSQL, RabbitMQ and Redis: run them with `make test`, or set "
+            "DATABASE_URL, CELERY_BROKER_URL and CACHE_URL as the Makefile does."
+        )
+
+
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
     # A test database named after this run, so two runs on one machine never collide.
@@ -33,3 +43,70 @@ def tenant_client(db):
 
     client = ApiClientFactory()
     return client, issue_token(client)
+
+
+pytest_plugins = ["cloudsim.pytest_plugin"]
+
+# Cloud timings for tests: cloudsim boots in 0.2 s, so poll often and give up soon.
+FAST_CLOUD_SETTINGS = {
+    "CLOUD_POLL_SECONDS": 0.1,
+    "STACK_BUILD_TIMEOUT_SECONDS": 30,
+    "STACK_DELETE_TIMEOUT_SECONDS": 30,
+    "OPERATION_BACKOFF_MAX_SECONDS": 0.5,
+    "OPERATION_MAX_ATTEMPTS": 6,
+    "CATALOG_MAX_AGE_SECONDS": 3600,
+}
+
+
+@pytest.fixture(scope="session")
+def celery_queue():
+    """A queue of this run's own, so two test runs on one machine never share messages."""
+    from kombu import Exchange, Queue
+
+    from portal.celery import app
+
+    name = f"ipaas-test-{os.getpid()}"
+    # The queue expires on the broker once no run uses it, so old runs leave nothing behind.
+    queue = Queue(name, Exchange(name), routing_key=name, queue_arguments={"x-expires": 120000})
+    app.conf.task_default_queue = name
+    app.conf.task_queues = [queue]
+    return name
+
+
+@pytest.fixture(scope="session")
+def celery_worker_thread(celery_queue, django_db_setup, django_db_blocker):
+    """A real Celery worker on RabbitMQ in a thread of the test process, for the session."""
+    from celery.contrib.testing.worker import start_worker
+
+    from portal.celery import app
+
+    with (
+        django_db_blocker.unblock(),
+        start_worker(
+            app, pool="solo", concurrency=1, perform_ping_check=False, shutdown_timeout=30
+        ) as worker,
+    ):
+        yield worker
+
+
+@pytest.fixture
+def fast_cloud(settings):
+    for name, value in FAST_CLOUD_SETTINGS.items():
+        setattr(settings, name, value)
+    return settings
+
+
+@pytest.fixture
+def portal_cloud(cloudsim, fast_cloud):
+    """The portal's view of cloudsim: a Cloud row for its `cloudsim` clouds.yaml entry."""
+    from compute.gateway import forget_connections
+    from compute.models import Cloud
+
+    forget_connections()
+    return Cloud.objects.create(name="cloudsim", region="RegionOne")
+
+
+@pytest.fixture
+def worker(celery_worker_thread, transactional_db):
+    """A running worker; the test's rows are committed so that the worker sees them."""
+    return celery_worker_thread

@@ -1,0 +1,26 @@
+"""Fixtures of cloudsim's own tests; the root conftest loads `cloudsim.pytest_plugin`."""
+
+import openstack
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _fast_hashing_and_clean_cache():
+    """Replaces the root conftest's Django set-up: cloudsim's tests need no Django at all,
+    and must run with `-p no:django`."""
+
+
+@pytest.fixture
+def devel(cloudsim):
+    """An openstacksdk connection as `demo` in project `devel`."""
+    conn = openstack.connect(cloud="cloudsim-devel")
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
+def admin(cloudsim):
+    """An openstacksdk connection as `admin` in project `admin`."""
+    conn = openstack.connect(cloud="cloudsim")
+    yield conn
+    conn.close()
