@@ -1,5 +1,7 @@
 """Tenants, the people in them, and the API clients that act for them."""
 
+import secrets
+
 from django.conf import settings
 from django.db import models
 from oauth2_provider.models import AbstractApplication
@@ -45,6 +47,10 @@ class Membership(models.Model):
         return f"{self.user} in {self.tenant} ({self.role})"
 
 
+def new_webhook_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
 class ApiClient(AbstractApplication):
     """A tenant's program: an OAuth2 client limited to the client-credentials grant.
 
@@ -59,6 +65,9 @@ class ApiClient(AbstractApplication):
         help_text="Space-separated scopes: compute:read, compute:write, billing:read.",
     )
     is_active = models.BooleanField(default=True)
+    # Signs the events POSTed to a stack's callback URL; the portal must read it to sign,
+    # so it is stored as it is, unlike the client secret.
+    webhook_secret = models.CharField(max_length=64, default=new_webhook_secret)
 
     class Meta(AbstractApplication.Meta):
         swappable = "OAUTH2_PROVIDER_APPLICATION_MODEL"

@@ -79,6 +79,14 @@ DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'portal.sqlite3'}"),
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The local default runs web, worker and beat on one SQLite file: wait for the write
+    # lock instead of failing, and let readers run beside a writer.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL;",
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://ipaas")}
@@ -162,6 +170,26 @@ SILENCED_SYSTEM_CHECKS = [
     "oauth2_provider.W004",
 ]
 
+# --- Stacks and clouds ----------------------------------------------------------------------
+
+# openstacksdk reads clouds.yaml itself: OS_CLIENT_CONFIG_FILE names the file, and each
+# Cloud row in admin names one of its entries.
+STACK_MAX_INSTANCES_PER_REQUEST = env.int("STACK_MAX_INSTANCES_PER_REQUEST", default=20)
+# "rollback" deletes every server of a stack that failed; "keep" deletes only the failed ones.
+STACK_PARTIAL_FAILURE_POLICY = env.str("STACK_PARTIAL_FAILURE_POLICY", default="rollback")
+if STACK_PARTIAL_FAILURE_POLICY not in ("rollback", "keep"):
+    raise ImproperlyConfigured("STACK_PARTIAL_FAILURE_POLICY must be 'rollback' or 'keep'.")
+STACK_BUILD_TIMEOUT_SECONDS = env.int("STACK_BUILD_TIMEOUT_SECONDS", default=900)
+STACK_DELETE_TIMEOUT_SECONDS = env.int("STACK_DELETE_TIMEOUT_SECONDS", default=600)
+CLOUD_POLL_SECONDS = env.float("CLOUD_POLL_SECONDS", default=3.0)
+OPERATION_MAX_ATTEMPTS = env.int("OPERATION_MAX_ATTEMPTS", default=8)
+OPERATION_BACKOFF_MAX_SECONDS = env.float("OPERATION_BACKOFF_MAX_SECONDS", default=60.0)
+OPERATION_STALL_SECONDS = env.int("OPERATION_STALL_SECONDS", default=120)
+CATALOG_MAX_AGE_SECONDS = env.int("CATALOG_MAX_AGE_SECONDS", default=900)
+RECONCILE_INTERVAL_SECONDS = env.int("RECONCILE_INTERVAL_SECONDS", default=300)
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5.0)
+
 # --- Jobs ------------------------------------------------------------------------------------
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
@@ -183,6 +211,15 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="ipaas")
+CELERY_BEAT_SCHEDULE = {
+    "watchdog": {"task": "compute.watchdog", "schedule": 60.0},
+    "reconcile": {"task": "compute.reconcile_all", "schedule": float(RECONCILE_INTERVAL_SECONDS)},
+    "refresh-catalogs": {
+        "task": "compute.refresh_catalogs",
+        "schedule": float(CATALOG_MAX_AGE_SECONDS) / 2,
+    },
+}
 
 # --- Logs ------------------------------------------------------------------------------------
 

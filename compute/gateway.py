@@ -1,0 +1,368 @@
+"""The one door to OpenStack: every cloud call of the portal goes through `CloudGateway`.
+
+It speaks the portal's terms (the servers of a stack, the address of an instance) and turns
+openstacksdk's and keystoneauth's exceptions into two of ours: `CloudTransientError` (retry
+later: the cloud is down, slow or busy) and `CloudPermanentError` (the cloud said no and will
+say no again: over quota, bad request). No other module imports `openstack`.
+"""
+
+import logging
+import threading
+from dataclasses import dataclass, field
+
+import openstack
+from keystoneauth1 import exceptions as ks_exceptions
+from openstack import exceptions as sdk_exceptions
+
+logger = logging.getLogger(__name__)
+
+# Metadata keys that the portal writes on every server it creates.
+STACK_KEY = "ipaas_stack"
+OPERATION_KEY = "ipaas_operation"
+
+
+class CloudError(Exception):
+    """A cloud call failed; `reason` is the cloud's own words, fit to show a tenant."""
+
+    def __init__(self, reason: str, *, status: int | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+
+
+class CloudTransientError(CloudError):
+    """The call may work if tried again later."""
+
+
+class CloudPermanentError(CloudError):
+    """The call will fail again in the same way; the operation should fail with the reason."""
+
+
+@dataclass(frozen=True)
+class FlavorInfo:
+    id: str
+    name: str
+    vcpus: int
+    ram_mb: int
+    disk_gb: int
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    id: str
+    name: str
+    status: str
+    min_disk_gb: int
+    min_ram_mb: int
+
+
+@dataclass(frozen=True)
+class ComputeLimits:
+    max_instances: int
+    used_instances: int
+    max_cores: int
+    used_cores: int
+    max_ram_mb: int
+    used_ram_mb: int
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    """A server as the portal needs it: identity, state, addresses and fault."""
+
+    id: str
+    name: str
+    status: str
+    fixed_ip: str = ""
+    floating_ip: str = ""
+    fault: str = ""
+    flavor_id: str = ""
+    metadata: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FloatingIpInfo:
+    id: str
+    address: str
+    port_id: str | None
+    description: str
+
+
+def _reason_of(error: Exception) -> str:
+    details = getattr(error, "details", None)
+    message = str(details or getattr(error, "message", "") or error).strip()
+    return message[:1000] or type(error).__name__
+
+
+def _translate(error: Exception) -> CloudError:
+    """Our exception for an SDK or transport exception."""
+    if isinstance(error, CloudError):
+        return error
+    if isinstance(error, sdk_exceptions.HttpException):
+        status = error.status_code or 0
+        reason = _reason_of(error)
+        if status in (401,) or status >= 500 or status in (408, 429):
+            return CloudTransientError(reason, status=status)
+        # 409 from Nova or Neutron is mostly "try again once the other action ends".
+        if status == 409 and "quota" not in reason.lower():
+            return CloudTransientError(reason, status=status)
+        return CloudPermanentError(reason, status=status)
+    if isinstance(error, ks_exceptions.ClientException | sdk_exceptions.SDKException):
+        return CloudTransientError(_reason_of(error))
+    if isinstance(error, OSError):
+        return CloudTransientError(f"Cloud unreachable: {error}")
+    return CloudPermanentError(_reason_of(error))
+
+
+_connections: dict[tuple[str, str], openstack.connection.Connection] = {}
+_connections_lock = threading.Lock()
+
+
+def _connection(cloud_name: str, project_name: str):
+    # Connections are made lazily in the process that uses them (never before a fork) and
+    # reused: keystoneauth keeps the token and re-authenticates near its expiry.
+    key = (cloud_name, project_name)
+    with _connections_lock:
+        conn = _connections.get(key)
+        if conn is None:
+            conn = openstack.connect(
+                cloud=cloud_name,
+                project_name=project_name,
+                api_timeout=30,
+                connect_retries=1,
+                status_code_retries=0,
+            )
+            _connections[key] = conn
+        return conn
+
+
+def forget_connections() -> None:
+    """Drop cached connections (after clouds.yaml changed, or between tests)."""
+    with _connections_lock:
+        _connections.clear()
+
+
+class CloudGateway:
+    """Cloud calls on behalf of one OpenStack project, through its cloud's clouds.yaml entry."""
+
+    def __init__(self, *, cloud_name: str, project_name: str):
+        self.cloud_name = cloud_name
+        self.project_name = project_name
+
+    @property
+    def conn(self):
+        return _connection(self.cloud_name, self.project_name)
+
+    def _call(self, what: str, func, *args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except Exception as error:
+            translated = _translate(error)
+            logger.warning(
+                "Cloud call failed cloud=%s project=%s call=%s transient=%s status=%s",
+                self.cloud_name,
+                self.project_name,
+                what,
+                isinstance(translated, CloudTransientError),
+                translated.status,
+            )
+            raise translated from error
+
+    # --- catalog ------------------------------------------------------------------------
+
+    def project_id(self) -> str:
+        return self._call("project_id", lambda: self.conn.current_project_id)
+
+    def flavors(self) -> list[FlavorInfo]:
+        def load():
+            return [
+                FlavorInfo(
+                    id=str(f.id),
+                    name=f.name,
+                    vcpus=int(f.vcpus or 0),
+                    ram_mb=int(f.ram or 0),
+                    disk_gb=int(f.disk or 0),
+                )
+                for f in self.conn.compute.flavors(details=True)
+            ]
+
+        return self._call("flavors", load)
+
+    def images(self) -> list[ImageInfo]:
+        def load():
+            return [
+                ImageInfo(
+                    id=image.id,
+                    name=image.name or "",
+                    status=image.status or "",
+                    min_disk_gb=int(image.min_disk or 0),
+                    min_ram_mb=int(image.min_ram or 0),
+                )
+                for image in self.conn.image.images()
+            ]
+
+        return self._call("images", load)
+
+    def limits(self) -> ComputeLimits:
+        def load():
+            absolute = self.conn.compute.get_limits().absolute
+            return ComputeLimits(
+                max_instances=int(absolute.instances),
+                used_instances=int(absolute.instances_used or 0),
+                max_cores=int(absolute.total_cores),
+                used_cores=int(absolute.total_cores_used or 0),
+                max_ram_mb=int(absolute.total_ram),
+                used_ram_mb=int(absolute.total_ram_used or 0),
+            )
+
+        return self._call("limits", load)
+
+    def member_names(self) -> list[str]:
+        """Names of the Keystone users that hold a role in this project."""
+
+        def load():
+            identity = self.conn.identity
+            project_id = self.conn.current_project_id
+            user_ids = {
+                assignment.user["id"]
+                for assignment in identity.role_assignments(scope_project_id=project_id)
+                if assignment.user
+            }
+            return sorted(user.name for user in identity.users() if user.id in user_ids)
+
+        return self._call("member_names", load)
+
+    # --- servers ------------------------------------------------------------------------
+
+    def stack_servers(self, stack_name: str) -> list[ServerInfo]:
+        """Every server of a stack, found by the tag written at creation: one list call."""
+
+        def load():
+            servers = self.conn.compute.servers(details=True, tags=stack_name)
+            return [
+                _server_info(server)
+                for server in servers
+                if (server.metadata or {}).get(STACK_KEY) == stack_name
+            ]
+
+        return self._call("stack_servers", load)
+
+    def project_servers(self) -> list[ServerInfo]:
+        """Every server of the project: what reconciliation compares the records with."""
+        return self._call(
+            "project_servers",
+            lambda: [_server_info(server) for server in self.conn.compute.servers(details=True)],
+        )
+
+    def create_stack_servers(
+        self,
+        *,
+        stack_name: str,
+        operation_id: str,
+        image_id: str,
+        flavor_id: str,
+        count: int,
+        network_name: str,
+    ) -> str:
+        """One Nova multi-create for all of a stack's servers; returns the first server's id.
+
+        Nova names them `<stack>-1 … <stack>-N` and answers with the first only: the caller
+        finds the others with `stack_servers`.
+        """
+
+        def create():
+            networks = "auto"
+            if network_name:
+                network = self.conn.network.find_network(network_name, ignore_missing=False)
+                networks = [{"uuid": network.id}]
+            server = self.conn.compute.create_server(
+                name=stack_name,
+                image_id=image_id,
+                flavor_id=flavor_id,
+                networks=networks,
+                min_count=count,
+                max_count=count,
+                metadata={STACK_KEY: stack_name, OPERATION_KEY: operation_id},
+                tags=[stack_name],
+            )
+            return server.id
+
+        return self._call("create_servers", create)
+
+    def delete_server(self, server_id: str) -> None:
+        self._call(
+            "delete_server",
+            lambda: self.conn.compute.delete_server(server_id, ignore_missing=True),
+        )
+
+    # --- addresses ----------------------------------------------------------------------
+
+    def server_port_id(self, server_id: str) -> str | None:
+        def find():
+            ports = list(self.conn.network.ports(device_id=server_id))
+            return ports[0].id if ports else None
+
+        return self._call("server_port", find)
+
+    def floating_ips(self, *, port_id: str | None = None, description: str | None = None):
+        query = {}
+        if port_id:
+            query["port_id"] = port_id
+        if description:
+            query["description"] = description
+        return self._call(
+            "floating_ips",
+            lambda: [_floating_ip_info(ip) for ip in self.conn.network.ips(**query)],
+        )
+
+    def allocate_floating_ip(
+        self, *, network_name: str, port_id: str, description: str
+    ) -> FloatingIpInfo:
+        """Allocate an address on the external network, associated to the port at once."""
+
+        def allocate():
+            network = self.conn.network.find_network(network_name, ignore_missing=False)
+            ip = self.conn.network.create_ip(
+                floating_network_id=network.id, port_id=port_id, description=description
+            )
+            return _floating_ip_info(ip)
+
+        return self._call("allocate_floating_ip", allocate)
+
+    def release_floating_ip(self, floating_ip_id: str) -> None:
+        self._call(
+            "release_floating_ip",
+            lambda: self.conn.network.delete_ip(floating_ip_id, ignore_missing=True),
+        )
+
+
+def _server_info(server) -> ServerInfo:
+    fixed_ip = floating_ip = ""
+    for addresses in (server.addresses or {}).values():
+        for address in addresses:
+            kind = address.get("OS-EXT-IPS:type")
+            if kind == "floating" and not floating_ip:
+                floating_ip = address.get("addr", "")
+            elif kind != "floating" and not fixed_ip:
+                fixed_ip = address.get("addr", "")
+    fault = server.fault or {}
+    flavor = server.flavor or {}
+    return ServerInfo(
+        id=server.id,
+        name=server.name or "",
+        status=(server.status or "").upper(),
+        fixed_ip=fixed_ip,
+        floating_ip=floating_ip,
+        fault=(fault.get("message") or "") if isinstance(fault, dict) else str(fault),
+        flavor_id=str(flavor.get("id") or flavor.get("original_name") or ""),
+        metadata=dict(server.metadata or {}),
+    )
+
+
+def _floating_ip_info(ip) -> FloatingIpInfo:
+    return FloatingIpInfo(
+        id=ip.id,
+        address=ip.floating_ip_address or "",
+        port_id=ip.port_id,
+        description=ip.description or "",
+    )

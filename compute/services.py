@@ -1,0 +1,912 @@
+"""Business actions on stacks: create, delete, advance their operations, reconcile, refresh.
+
+An operation is a small state machine. `operation_advance` runs one step of it while holding
+the stack's row lock, and schedules the next run; every step first looks at what the cloud
+already has (servers by the stack's tag, addresses by port), so a step that runs twice, after
+a crash, a redelivery or a lost answer, never makes a second server or address.
+"""
+
+import hashlib
+import hmac
+import json
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+import requests
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import ApiClient
+from compute.gateway import (
+    STACK_KEY,
+    CloudError,
+    CloudGateway,
+    CloudPermanentError,
+    CloudTransientError,
+    ServerInfo,
+)
+from compute.models import (
+    Instance,
+    Operation,
+    OrphanServer,
+    Project,
+    ProjectCatalog,
+    Stack,
+    WebhookDelivery,
+)
+
+logger = logging.getLogger(__name__)
+
+LIVE_INSTANCE_STATES = [
+    state for state in Instance.State.values if state not in (Instance.State.DELETED,)
+]
+# Nova states the portal records as they are; anything else (e.g. REBOOT) counts as ACTIVE.
+KNOWN_SERVER_STATES = {"BUILD", "ACTIVE", "SHUTOFF", "PAUSED", "SUSPENDED", "ERROR"}
+
+
+class StackRequestInvalid(Exception):
+    """A create request that the cloud would refuse; `errors` maps each field to its problem."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__(errors)
+        self.errors = errors
+
+
+class CloudUnavailable(Exception):
+    """The cloud could not be asked what a request needs to know."""
+
+
+def gateway_for(project: Project) -> CloudGateway:
+    return CloudGateway(cloud_name=project.cloud.name, project_name=project.name)
+
+
+# --- catalog --------------------------------------------------------------------------------
+
+
+def catalog_refresh(*, project: Project) -> ProjectCatalog:
+    """Ask the cloud for the project's flavors, images, members and limits, and keep them."""
+    gateway = gateway_for(project)
+    limits = gateway.limits()
+    values = {
+        "flavors": [flavor.__dict__ for flavor in gateway.flavors()],
+        "images": [image.__dict__ for image in gateway.images()],
+        "member_names": gateway.member_names(),
+        "limits": limits.__dict__,
+        "refreshed": timezone.now(),
+    }
+    if not project.openstack_id:
+        project.openstack_id = gateway.project_id()
+        project.save(update_fields=["openstack_id"])
+    catalog, _ = ProjectCatalog.objects.update_or_create(project=project, defaults=values)
+    logger.info("Catalog refreshed project=%s tenant=%s", project.name, project.tenant_id)
+    return catalog
+
+
+def catalog_current(*, project: Project) -> ProjectCatalog:
+    """The project's catalog, refreshed first when missing or older than its lifetime.
+
+    A stale catalog is still used when the cloud cannot be reached to refresh it; a missing
+    one raises `CloudUnavailable`.
+    """
+    catalog = ProjectCatalog.objects.filter(project=project).first()
+    max_age = timedelta(seconds=settings.CATALOG_MAX_AGE_SECONDS)
+    if catalog is not None and catalog.refreshed > timezone.now() - max_age:
+        return catalog
+    try:
+        return catalog_refresh(project=project)
+    except CloudError as error:
+        if catalog is not None:
+            logger.warning("Catalog stale, cloud unreachable project=%s", project.name)
+            return catalog
+        raise CloudUnavailable(error.reason) from error
+
+
+# --- create and delete ----------------------------------------------------------------------
+
+
+def _quota_problem(project: Project, catalog: ProjectCatalog, flavor: dict, count: int):
+    limits = catalog.limits
+    live = Instance.objects.filter(stack__project=project, state__in=LIVE_INSTANCE_STATES)
+    live_count = live.count()
+    live_cores = live_ram = 0
+    for flavor_id in live.values_list("flavor_id", flat=True):
+        known = catalog.flavor(flavor_id) or {"vcpus": 0, "ram_mb": 0}
+        live_cores += known["vcpus"]
+        live_ram += known["ram_mb"]
+    # Stacks still being built count in full: their servers may not be recorded yet.
+    for pending in Stack.objects.filter(project=project, state=Stack.State.CREATING):
+        missing = max(0, pending.instance_count - pending.instances.count())
+        known = catalog.flavor(pending.flavor_id) or {"vcpus": 0, "ram_mb": 0}
+        live_count += missing
+        live_cores += missing * known["vcpus"]
+        live_ram += missing * known["ram_mb"]
+
+    checks = [
+        ("instances", "max_instances", "used_instances", live_count, count),
+        ("cores", "max_cores", "used_cores", live_cores, count * flavor["vcpus"]),
+        ("RAM (MB)", "max_ram_mb", "used_ram_mb", live_ram, count * flavor["ram_mb"]),
+    ]
+    for label, max_key, used_key, live_used, asked in checks:
+        maximum = limits.get(max_key, -1)
+        if maximum is None or maximum < 0:
+            continue  # unlimited
+        used = max(limits.get(used_key, 0) or 0, live_used)
+        if used + asked > maximum:
+            return (
+                f"Quota exceeded for {label}: {asked} requested, {used} in use, limit {maximum}."
+            )
+    return None
+
+
+@dataclass(frozen=True)
+class StackRequest:
+    user_name: str
+    image_id: str
+    flavor_id: str
+    instance_count: int
+    floating_ip: bool
+    callback_url: str = ""
+
+
+def stack_request_check(*, project: Project, request: StackRequest) -> None:
+    """Refuse a create that the cloud would refuse, from the cached catalog: no cloud call
+    unless the catalog is missing or stale."""
+    try:
+        catalog = catalog_current(project=project)
+    except CloudUnavailable:
+        raise
+
+    errors = {}
+    flavor = catalog.flavor(request.flavor_id)
+    if flavor is None:
+        errors["flavor_id"] = f"Unknown flavor {request.flavor_id!r} for project {project.name}."
+    image = catalog.image(request.image_id)
+    if image is None:
+        errors["image_id"] = f"Unknown image {request.image_id!r} for project {project.name}."
+    elif image["status"] != "active":
+        errors["image_id"] = f"Image {request.image_id!r} is {image['status']}, not active."
+    if request.user_name not in catalog.member_names:
+        errors["user_name"] = f"User {request.user_name!r} is not a member of {project.name}."
+    if errors:
+        raise StackRequestInvalid(errors)
+
+    problem = _quota_problem(project, catalog, flavor, request.instance_count)
+    if problem:
+        raise StackRequestInvalid({"instance_count": problem})
+
+
+@transaction.atomic
+def stack_create(
+    *,
+    project: Project,
+    request: StackRequest,
+    client: ApiClient | None = None,
+    request_id: str = "",
+) -> Stack:
+    """Record a new stack and start building it; the cloud work happens in a task."""
+    stack = Stack.objects.create(
+        project=project,
+        image_id=request.image_id,
+        flavor_id=request.flavor_id,
+        instance_count=request.instance_count,
+        floating_ip=request.floating_ip,
+        user_name=request.user_name,
+        created_by_client=client,
+    )
+    operation = Operation.objects.create(
+        stack=stack,
+        kind=Operation.Kind.CREATE,
+        step="create_servers",
+        deadline=timezone.now() + timedelta(seconds=settings.STACK_BUILD_TIMEOUT_SECONDS),
+        request_id=request_id,
+        callback_url=request.callback_url,
+    )
+    _note(operation, "requested", f"{request.instance_count} x flavor {request.flavor_id}")
+    _schedule(operation)
+    logger.info(
+        "Stack create requested stack=%s operation=%s project=%s tenant=%s request=%s",
+        stack.name,
+        operation.id,
+        project.name,
+        project.tenant_id,
+        request_id,
+    )
+    return stack
+
+
+@transaction.atomic
+def stack_delete(
+    *, stack: Stack, callback_url: str = "", request_id: str = "", force: bool = False
+) -> Operation:
+    """Start deleting a stack; a second call while it is being deleted changes nothing.
+
+    `force` starts a fresh deletion even when one is under way or a stack is DELETED, for
+    operators clearing up after a failure.
+    """
+    stack = Stack.objects.select_for_update().get(pk=stack.pk)
+    current = stack.operations.filter(kind=Operation.Kind.DELETE).first()
+    if not force and stack.state in (Stack.State.DELETING, Stack.State.DELETED) and current:
+        return current
+
+    for running in stack.operations.exclude(state__in=Operation.TERMINAL_STATES):
+        _finish(running, Operation.State.CANCELLED, "Superseded by a delete.")
+    stack.state = Stack.State.DELETING
+    stack.save(update_fields=["state", "updated"])
+    operation = Operation.objects.create(
+        stack=stack,
+        kind=Operation.Kind.DELETE,
+        step="release_addresses",
+        deadline=timezone.now() + timedelta(seconds=settings.STACK_DELETE_TIMEOUT_SECONDS),
+        request_id=request_id,
+        callback_url=callback_url,
+    )
+    _note(operation, "requested", "forced by an operator" if force else "")
+    _schedule(operation)
+    logger.info(
+        "Stack delete requested stack=%s operation=%s tenant=%s request=%s",
+        stack.name,
+        operation.id,
+        stack.project.tenant_id,
+        request_id,
+    )
+    return operation
+
+
+# --- running operations ---------------------------------------------------------------------
+
+
+@dataclass
+class _Step:
+    """What a step decided: the next step and when, or the end of the operation."""
+
+    next_step: str | None = None
+    countdown: float = 0.0
+    done: bool = False
+
+
+def operation_advance(*, operation_id: str, wakeup: str) -> None:
+    """Run the operation's current step, if this call holds its current wakeup ticket."""
+    with transaction.atomic():
+        operation = (
+            Operation.objects.select_related("stack__project__cloud")
+            .filter(pk=operation_id)
+            .first()
+        )
+        if operation is None or operation.is_terminal or str(operation.wakeup) != wakeup:
+            return
+        stack = _lock_stack(operation.stack_id)
+        if stack is None:
+            # Another step holds the stack (the other operation, or a duplicate of this
+            # message): try again shortly; a duplicate is dropped once the ticket moves on.
+            transaction.on_commit(lambda: _send(operation_id, wakeup, countdown=1.0))
+            return
+        operation.refresh_from_db()
+        if operation.is_terminal or str(operation.wakeup) != wakeup:
+            return
+        operation.stack = stack
+        _run_step(operation)
+
+
+def _lock_stack(stack_id: int) -> Stack | None:
+    """The stack, locked for this transaction; None when another transaction holds it."""
+    return (
+        Stack.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("project__cloud")
+        .filter(pk=stack_id)
+        .first()
+    )
+
+
+def _run_step(operation: Operation) -> None:
+    step = STEPS[operation.step]
+    if operation.state == Operation.State.PENDING:
+        operation.state = Operation.State.RUNNING
+    try:
+        outcome = step(operation)
+    except CloudTransientError as error:
+        _on_transient(operation, error)
+        return
+    except CloudPermanentError as error:
+        _on_failure(operation, error.reason)
+        return
+
+    operation.attempts = 0
+    if outcome.done:
+        return
+    if outcome.next_step and outcome.next_step != operation.step:
+        _note(operation, outcome.next_step)
+        operation.step = outcome.next_step
+    _schedule(operation, countdown=outcome.countdown)
+
+
+def _on_transient(operation: Operation, error: CloudError) -> None:
+    operation.attempts += 1
+    operation.error = error.reason
+    logger.warning(
+        "Operation step failed, will retry operation=%s stack=%s step=%s attempt=%s",
+        operation.id,
+        operation.stack.name,
+        operation.step,
+        operation.attempts,
+    )
+    if operation.attempts >= settings.OPERATION_MAX_ATTEMPTS:
+        _on_failure(operation, f"Gave up after {operation.attempts} tries: {error.reason}")
+        return
+    backoff = min(2.0 ** (operation.attempts - 1), settings.OPERATION_BACKOFF_MAX_SECONDS)
+    _note(operation, "retry", f"attempt {operation.attempts}: {error.reason[:200]}")
+    _schedule(operation, countdown=backoff)
+
+
+def _on_failure(operation: Operation, reason: str) -> None:
+    """A create that fails cleans up per the policy first; anything else fails at once."""
+    stack = operation.stack
+    operation.error = reason
+    already_cleaning = operation.step.startswith("cleanup_")
+    if operation.kind == Operation.Kind.CREATE and not already_cleaning:
+        stack.error = reason
+        stack.save(update_fields=["error", "updated"])
+        operation.attempts = 0
+        operation.deadline = timezone.now() + timedelta(
+            seconds=settings.STACK_DELETE_TIMEOUT_SECONDS
+        )
+        _note(operation, "cleanup_release", f"failed: {reason[:300]}")
+        operation.step = "cleanup_release"
+        _schedule(operation)
+        return
+
+    if operation.kind == Operation.Kind.CREATE:
+        stack.state = Stack.State.FAILED
+    stack.error = stack.error or reason
+    stack.save(update_fields=["state", "error", "updated"])
+    _finish(operation, Operation.State.FAILED, reason)
+
+
+def _finish(operation: Operation, state: str, note: str = "") -> None:
+    operation.state = state
+    operation.finished = timezone.now()
+    _note(operation, state.lower(), note)
+    operation.save()
+    logger.info(
+        "Operation finished operation=%s stack=%s kind=%s state=%s",
+        operation.id,
+        operation.stack.name,
+        operation.kind,
+        state,
+    )
+    _webhook_queue(operation)
+
+
+def _note(operation: Operation, step: str, note: str = "") -> None:
+    operation.history = [
+        *operation.history,
+        {"step": step, "at": timezone.now().isoformat(), "note": note},
+    ]
+
+
+def _schedule(operation: Operation, *, countdown: float = 0.0) -> None:
+    """Save the operation with a new wakeup ticket and send it after the commit."""
+    operation.wakeup = uuid.uuid4()
+    operation.save()
+    operation_id, wakeup = str(operation.id), str(operation.wakeup)
+    transaction.on_commit(lambda: _send(operation_id, wakeup, countdown=countdown))
+
+
+def _send(operation_id: str, wakeup: str, *, countdown: float) -> None:
+    from compute import tasks
+
+    try:
+        tasks.advance_operation.apply_async((operation_id, wakeup), countdown=countdown)
+    except Exception:
+        # The operation row is the outbox: the watchdog sends it again once the broker is back.
+        logger.exception("Could not queue operation=%s; the watchdog will retry", operation_id)
+
+
+# --- the steps ------------------------------------------------------------------------------
+
+
+def _cancelled_by_delete(operation: Operation) -> bool:
+    return operation.kind == Operation.Kind.CREATE and operation.stack.state in (
+        Stack.State.DELETING,
+        Stack.State.DELETED,
+    )
+
+
+def _record_servers(operation: Operation, servers: list[ServerInfo]) -> dict[str, Instance]:
+    """Bring the stack's instances in line with what the cloud lists; returns them by id."""
+    stack = operation.stack
+    instances = {i.server_id: i for i in stack.instances.all()}
+    now = timezone.now()
+    for server in servers:
+        instance = instances.get(server.id)
+        if instance is None:
+            instance = Instance(
+                stack=stack,
+                server_id=server.id,
+                name=server.name,
+                flavor_id=stack.flavor_id,
+                image_id=stack.image_id,
+                state=Instance.State.BUILD,
+                created=now,
+            )
+            instances[server.id] = instance
+        _instance_observe(instance, server)
+    # A recorded server the cloud no longer lists is gone.
+    listed = {server.id for server in servers}
+    for instance in instances.values():
+        if instance.server_id not in listed and instance.state != Instance.State.DELETED:
+            _instance_set_state(instance, Instance.State.DELETED, at=now)
+            instance.save()
+    return instances
+
+
+def _instance_observe(instance: Instance, server: ServerInfo) -> None:
+    state = server.status if server.status in KNOWN_SERVER_STATES else Instance.State.ACTIVE
+    if instance.state == Instance.State.DELETING:
+        state = Instance.State.DELETING  # until the cloud stops listing it
+    instance.name = server.name or instance.name
+    instance.fixed_ip = server.fixed_ip or instance.fixed_ip
+    instance.fault = server.fault
+    _instance_set_state(instance, state, at=timezone.now())
+    instance.save()
+
+
+def _instance_set_state(instance: Instance, state: str, *, at) -> None:
+    """The one place an instance changes state."""
+    if instance.state == state:
+        return
+    instance.state = state
+    if state == Instance.State.DELETED:
+        instance.deleted = at
+
+
+def _step_create_servers(operation: Operation) -> _Step:
+    stack = operation.stack
+    if _cancelled_by_delete(operation):
+        _finish(operation, Operation.State.CANCELLED, "The stack is being deleted.")
+        return _Step(done=True)
+
+    gateway = gateway_for(stack.project)
+    # The last attempt's create may have succeeded though its answer was lost.
+    servers = gateway.stack_servers(stack.name)
+    if not servers:
+        gateway.create_stack_servers(
+            stack_name=stack.name,
+            operation_id=str(operation.id),
+            image_id=stack.image_id,
+            flavor_id=stack.flavor_id,
+            count=stack.instance_count,
+            network_name=stack.project.cloud.network_name,
+        )
+        servers = gateway.stack_servers(stack.name)
+    _record_servers(operation, servers)
+    _note(operation, "servers_created", f"{len(servers)} server(s)")
+    return _Step(next_step="wait_active", countdown=settings.CLOUD_POLL_SECONDS)
+
+
+def _step_wait_active(operation: Operation) -> _Step:
+    stack = operation.stack
+    if _cancelled_by_delete(operation):
+        _finish(operation, Operation.State.CANCELLED, "The stack is being deleted.")
+        return _Step(done=True)
+
+    servers = gateway_for(stack.project).stack_servers(stack.name)
+    _record_servers(operation, servers)
+    failed = [server for server in servers if server.status == "ERROR"]
+    building = [server for server in servers if server.status == "BUILD"]
+    if failed:
+        faults = "; ".join(f"{s.name}: {s.fault or 'no reason given'}" for s in failed)
+        raise CloudPermanentError(f"{len(failed)} of {len(servers)} server(s) failed: {faults}")
+    if len(servers) < stack.instance_count:
+        raise CloudPermanentError(
+            f"The cloud made {len(servers)} of {stack.instance_count} servers."
+        )
+    if building:
+        if timezone.now() > operation.deadline:
+            raise CloudPermanentError(
+                f"{len(building)} server(s) still building after "
+                f"{settings.STACK_BUILD_TIMEOUT_SECONDS} s."
+            )
+        return _Step(countdown=settings.CLOUD_POLL_SECONDS)
+    _note(operation, "servers_active", f"{len(servers)} server(s)")
+    return _Step(next_step="attach_addresses" if stack.floating_ip else "finish")
+
+
+def _floating_ip_description(stack: Stack, server_id: str) -> str:
+    return f"ipaas {stack.name} {server_id}"
+
+
+def _step_attach_addresses(operation: Operation) -> _Step:
+    stack = operation.stack
+    if _cancelled_by_delete(operation):
+        _finish(operation, Operation.State.CANCELLED, "The stack is being deleted.")
+        return _Step(done=True)
+
+    gateway = gateway_for(stack.project)
+    waiting = stack.instances.filter(state=Instance.State.ACTIVE, floating_ip_id="")
+    for instance in waiting:
+        port_id = gateway.server_port_id(instance.server_id)
+        if port_id is None:
+            raise CloudTransientError(f"Server {instance.server_id} has no port yet.")
+        description = _floating_ip_description(stack, instance.server_id)
+        # An address from an earlier try is found by its port, or by its description if it
+        # was allocated but its association did not hold.
+        found = gateway.floating_ips(port_id=port_id) or gateway.floating_ips(
+            description=description
+        )
+        address = found[0] if found else None
+        if address is None:
+            address = gateway.allocate_floating_ip(
+                network_name=stack.project.cloud.floating_network_name,
+                port_id=port_id,
+                description=description,
+            )
+        instance.floating_ip, instance.floating_ip_id = address.address, address.id
+        instance.save(update_fields=["floating_ip", "floating_ip_id"])
+    _note(operation, "addresses_attached", f"{waiting.count()} address(es)")
+    return _Step(next_step="finish")
+
+
+def _step_finish(operation: Operation) -> _Step:
+    stack = operation.stack
+    stack.state = Stack.State.ACTIVE
+    stack.error = ""
+    stack.save(update_fields=["state", "error", "updated"])
+    operation.error = ""
+    _finish(operation, Operation.State.SUCCEEDED)
+    return _Step(done=True)
+
+
+def _doomed(operation: Operation, instances):
+    """The instances a deletion or a failed create's clean-up must remove."""
+    if operation.kind == Operation.Kind.CREATE and settings.STACK_PARTIAL_FAILURE_POLICY == "keep":
+        return [i for i in instances if i.state != Instance.State.ACTIVE]
+    return list(instances)
+
+
+def _step_release_addresses(operation: Operation) -> _Step:
+    stack = operation.stack
+    gateway = gateway_for(stack.project)
+    live = stack.instances.exclude(state=Instance.State.DELETED)
+    for instance in _doomed(operation, live):
+        addresses = {
+            ip.id
+            for ip in gateway.floating_ips(
+                description=_floating_ip_description(stack, instance.server_id)
+            )
+        }
+        port_id = gateway.server_port_id(instance.server_id)
+        if port_id:
+            addresses |= {ip.id for ip in gateway.floating_ips(port_id=port_id)}
+        if instance.floating_ip_id:
+            addresses.add(instance.floating_ip_id)
+        for address_id in sorted(addresses):
+            gateway.release_floating_ip(address_id)
+        if instance.floating_ip_id:
+            instance.floating_ip, instance.floating_ip_id = "", ""
+            instance.save(update_fields=["floating_ip", "floating_ip_id"])
+    return _Step(next_step=_next_cleanup(operation, "delete_servers"))
+
+
+def _step_delete_servers(operation: Operation) -> _Step:
+    stack = operation.stack
+    gateway = gateway_for(stack.project)
+    instances = _record_servers(operation, gateway.stack_servers(stack.name))
+    doomed = _doomed(operation, [i for i in instances.values() if i.state != "DELETED"])
+    for instance in doomed:
+        gateway.delete_server(instance.server_id)
+        _instance_set_state(instance, Instance.State.DELETING, at=timezone.now())
+        instance.save()
+    return _Step(
+        next_step=_next_cleanup(operation, "wait_deleted"), countdown=settings.CLOUD_POLL_SECONDS
+    )
+
+
+def _step_wait_deleted(operation: Operation) -> _Step:
+    stack = operation.stack
+    gateway = gateway_for(stack.project)
+    servers = gateway.stack_servers(stack.name)
+    instances = _record_servers(operation, servers)
+    doomed = {i.server_id for i in _doomed(operation, instances.values())}
+    remaining = [server for server in servers if server.id in doomed]
+    if remaining:
+        if timezone.now() > operation.deadline:
+            raise CloudPermanentError(
+                f"{len(remaining)} server(s) still present after the delete deadline."
+            )
+        return _Step(countdown=settings.CLOUD_POLL_SECONDS)
+
+    if operation.kind == Operation.Kind.DELETE:
+        stack.state = Stack.State.DELETED
+        stack.save(update_fields=["state", "updated"])
+        _finish(operation, Operation.State.SUCCEEDED)
+    else:
+        stack.state = Stack.State.FAILED
+        stack.save(update_fields=["state", "updated"])
+        _finish(operation, Operation.State.FAILED, operation.error)
+    return _Step(done=True)
+
+
+def _next_cleanup(operation: Operation, step: str) -> str:
+    return f"cleanup_{step}" if operation.kind == Operation.Kind.CREATE else step
+
+
+STEPS: dict[str, Callable[[Operation], _Step]] = {
+    "create_servers": _step_create_servers,
+    "wait_active": _step_wait_active,
+    "attach_addresses": _step_attach_addresses,
+    "finish": _step_finish,
+    "release_addresses": _step_release_addresses,
+    "delete_servers": _step_delete_servers,
+    "wait_deleted": _step_wait_deleted,
+    "cleanup_release": _step_release_addresses,
+    "cleanup_delete_servers": _step_delete_servers,
+    "cleanup_wait_deleted": _step_wait_deleted,
+}
+
+
+# --- repair ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def operation_retry(*, operation: Operation) -> Operation:
+    """Run a failed or cancelled operation again from its first step."""
+    operation = Operation.objects.select_for_update().get(pk=operation.pk)
+    if not operation.is_terminal:
+        return operation
+    stack = operation.stack
+    first_step, stack_state, timeout = {
+        Operation.Kind.CREATE: (
+            "create_servers",
+            Stack.State.CREATING,
+            settings.STACK_BUILD_TIMEOUT_SECONDS,
+        ),
+        Operation.Kind.DELETE: (
+            "release_addresses",
+            Stack.State.DELETING,
+            settings.STACK_DELETE_TIMEOUT_SECONDS,
+        ),
+    }[operation.kind]
+    stack.state, stack.error = stack_state, ""
+    stack.save(update_fields=["state", "error", "updated"])
+    operation.state, operation.step, operation.attempts = Operation.State.RUNNING, first_step, 0
+    operation.error, operation.finished = "", None
+    operation.deadline = timezone.now() + timedelta(seconds=timeout)
+    _note(operation, "retried")
+    _schedule(operation)
+    logger.info("Operation retried operation=%s stack=%s", operation.id, stack.name)
+    return operation
+
+
+@transaction.atomic
+def operation_mark_failed(*, operation: Operation, reason: str) -> None:
+    """An operator's verdict on a stuck operation: it ends FAILED now, with the reason."""
+    operation = Operation.objects.select_for_update().get(pk=operation.pk)
+    if operation.is_terminal:
+        return
+    stack = operation.stack
+    stack.state = Stack.State.FAILED
+    stack.error = reason
+    stack.save(update_fields=["state", "error", "updated"])
+    operation.error = reason
+    _finish(operation, Operation.State.FAILED, reason)
+
+
+def operation_record_crash(*, operation_id: str, wakeup: str) -> None:
+    """Count an unexpected crash of a step, so that a poison operation ends instead of looping."""
+    with transaction.atomic():
+        operation = Operation.objects.select_for_update().filter(pk=operation_id).first()
+        if operation is None or operation.is_terminal or str(operation.wakeup) != wakeup:
+            return
+        operation.attempts += 1
+        if operation.attempts >= settings.OPERATION_MAX_ATTEMPTS:
+            _on_failure(operation, "The portal failed on this step repeatedly; see its logs.")
+            return
+        backoff = min(2.0**operation.attempts, settings.OPERATION_BACKOFF_MAX_SECONDS)
+        _schedule(operation, countdown=backoff)
+
+
+def operations_watchdog() -> int:
+    """Wake operations whose step has not moved in a while (a lost message, a dead worker).
+
+    Returns how many were woken. An operation whose stack is locked is being worked on.
+    """
+    stalled_before = timezone.now() - timedelta(seconds=settings.OPERATION_STALL_SECONDS)
+    stalled = Operation.objects.exclude(state__in=Operation.TERMINAL_STATES).filter(
+        updated__lt=stalled_before
+    )
+    woken = 0
+    for operation_id in stalled.values_list("pk", flat=True):
+        with transaction.atomic():
+            operation = Operation.objects.select_related("stack").get(pk=operation_id)
+            if operation.is_terminal or _lock_stack(operation.stack_id) is None:
+                continue
+            _note(operation, "woken", "no progress; sent again")
+            _schedule(operation)
+            woken += 1
+            logger.warning(
+                "Operation stalled, sent again operation=%s stack=%s step=%s",
+                operation.id,
+                operation.stack.name,
+                operation.step,
+            )
+    return woken
+
+
+# --- reconciliation -------------------------------------------------------------------------
+
+
+def project_reconcile(*, project: Project) -> dict[str, int]:
+    """Compare the project's servers in the cloud with the records, and fix the records.
+
+    Servers deleted or stopped outside the portal are recorded so; tagged servers of stacks
+    the portal does not know are kept as orphans for an operator. Stacks with an operation
+    under way are left to it.
+    """
+    servers = gateway_for(project).project_servers()
+    by_id = {server.id: server for server in servers}
+    busy = Operation.objects.exclude(state__in=Operation.TERMINAL_STATES).values("stack_id")
+    counts = {"gone": 0, "changed": 0, "orphans": 0}
+    now = timezone.now()
+
+    with transaction.atomic():
+        watched = (
+            Instance.objects.select_related("stack")
+            .filter(stack__project=project, state__in=LIVE_INSTANCE_STATES)
+            .exclude(stack__in=busy)
+            .exclude(state=Instance.State.DELETING)
+        )
+        touched_stacks = set()
+        for instance in watched:
+            server = by_id.get(instance.server_id)
+            if server is None:
+                _instance_set_state(instance, Instance.State.DELETED, at=now)
+                instance.save()
+                counts["gone"] += 1
+                touched_stacks.add(instance.stack_id)
+            elif server.status in KNOWN_SERVER_STATES and server.status != instance.state:
+                _instance_set_state(instance, server.status, at=now)
+                instance.save()
+                counts["changed"] += 1
+
+        # A stack whose every server vanished is over.
+        for stack in Stack.objects.filter(pk__in=touched_stacks, state=Stack.State.ACTIVE):
+            if not stack.instances.filter(state__in=LIVE_INSTANCE_STATES).exists():
+                stack.state = Stack.State.DELETED
+                stack.save(update_fields=["state", "updated"])
+                logger.info("Stack deleted outside the portal stack=%s", stack.name)
+
+        known = set(Stack.objects.filter(project=project).values_list("name", flat=True))
+        for server in servers:
+            stack_name = server.metadata.get(STACK_KEY)
+            if stack_name and stack_name not in known:
+                OrphanServer.objects.update_or_create(
+                    server_id=server.id,
+                    defaults={
+                        "project": project,
+                        "name": server.name,
+                        "stack_name": stack_name,
+                        "status": server.status,
+                    },
+                )
+                counts["orphans"] += 1
+        OrphanServer.objects.filter(project=project).exclude(server_id__in=by_id).delete()
+
+    logger.info(
+        "Project reconciled project=%s tenant=%s gone=%s changed=%s orphans=%s",
+        project.name,
+        project.tenant_id,
+        counts["gone"],
+        counts["changed"],
+        counts["orphans"],
+    )
+    return counts
+
+
+# --- webhooks -------------------------------------------------------------------------------
+
+WEBHOOK_EVENTS = {
+    (Operation.Kind.CREATE, Operation.State.SUCCEEDED): "stack.active",
+    (Operation.Kind.CREATE, Operation.State.FAILED): "stack.failed",
+    (Operation.Kind.DELETE, Operation.State.SUCCEEDED): "stack.deleted",
+    (Operation.Kind.DELETE, Operation.State.FAILED): "stack.delete_failed",
+}
+
+
+def _webhook_queue(operation: Operation) -> None:
+    event = WEBHOOK_EVENTS.get((operation.kind, operation.state))
+    if not operation.callback_url or event is None:
+        return
+    stack = operation.stack
+    payload = {
+        "event": event,
+        "stack_name": stack.name,
+        "project_name": stack.project.name,
+        "state": stack.state,
+        "operation_id": str(operation.id),
+        "error": operation.error,
+        "instances": [
+            {"uid": i.server_id, "ip": i.fixed_ip, "floating_ip": i.floating_ip, "state": i.state}
+            for i in stack.instances.exclude(state=Instance.State.DELETED)
+        ],
+        "at": timezone.now().isoformat(),
+    }
+    delivery, created = WebhookDelivery.objects.get_or_create(
+        operation=operation,
+        event=event,
+        defaults={"url": operation.callback_url, "payload": payload},
+    )
+    if created:
+        delivery_id = delivery.pk
+        transaction.on_commit(lambda: _send_webhook(delivery_id, countdown=0))
+
+
+def _send_webhook(delivery_id: int, *, countdown: float) -> None:
+    from compute import tasks
+
+    try:
+        tasks.deliver_webhook.apply_async((delivery_id,), countdown=countdown)
+    except Exception:
+        logger.exception("Could not queue webhook delivery=%s", delivery_id)
+
+
+def webhook_deliver(*, delivery_id: int) -> float | None:
+    """POST one webhook; returns the seconds to wait before the next try, or None when done."""
+    delivery = (
+        WebhookDelivery.objects.select_related("operation__stack__created_by_client")
+        .filter(pk=delivery_id)
+        .first()
+    )
+    if delivery is None or delivery.state != WebhookDelivery.State.PENDING:
+        return None
+
+    body = json.dumps(delivery.payload, sort_keys=True).encode()
+    client = delivery.operation.stack.created_by_client
+    secret = client.webhook_secret if client else ""
+    signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "ipaas-portal-webhook",
+        "X-IPAAS-Event": delivery.event,
+        "X-IPAAS-Delivery": str(delivery.pk),
+        "X-IPAAS-Signature": f"sha256={signature}",
+    }
+    delivery.attempts += 1
+    try:
+        response = requests.post(
+            delivery.url,
+            data=body,
+            headers=headers,
+            timeout=settings.WEBHOOK_TIMEOUT_SECONDS,
+            allow_redirects=False,
+        )
+        delivery.last_status, delivery.last_error = response.status_code, ""
+        ok = 200 <= response.status_code < 300
+    except requests.RequestException as error:
+        delivery.last_status, delivery.last_error = None, str(error)[:500]
+        ok = False
+
+    if ok:
+        delivery.state = WebhookDelivery.State.DELIVERED
+    elif delivery.attempts >= settings.WEBHOOK_MAX_ATTEMPTS:
+        delivery.state = WebhookDelivery.State.FAILED
+    delivery.save()
+    logger.info(
+        "Webhook attempt delivery=%s stack=%s event=%s status=%s state=%s",
+        delivery.pk,
+        delivery.operation.stack.name,
+        delivery.event,
+        delivery.last_status,
+        delivery.state,
+    )
+    if delivery.state != WebhookDelivery.State.PENDING:
+        return None
+    return min(2.0**delivery.attempts, 600.0)
+
+
+def projects_to_reconcile():
+    return Project.objects.filter(cloud__is_active=True).filter(~Q(tenant__is_active=False))

@@ -1,0 +1,75 @@
+"""Fixtures for stacks: a tenant with a project on cloudsim and an API client with a token."""
+
+import time
+from dataclasses import dataclass
+
+import pytest
+
+from accounts.tests.factories import ApiClientFactory, TenantFactory, issue_token
+from compute.models import Project, Stack
+
+
+@dataclass
+class TenantSetup:
+    tenant: object
+    project: Project
+    client: object
+    token: str
+
+    def auth(self) -> dict:
+        return {"HTTP_AUTHORIZATION": f"Bearer {self.token}"}
+
+
+def make_tenant(cloud, *, name: str, project_name: str) -> TenantSetup:
+    tenant = TenantFactory(name=name)
+    project = Project.objects.create(tenant=tenant, cloud=cloud, name=project_name)
+    client = ApiClientFactory(tenant=tenant)
+    return TenantSetup(tenant, project, client, issue_token(client))
+
+
+@pytest.fixture
+def devel(portal_cloud):
+    """Tenant `acme` owning the cloudsim project `devel`, where user `demo` is a member."""
+    return make_tenant(portal_cloud, name="acme", project_name="devel")
+
+
+@pytest.fixture
+def staging(portal_cloud):
+    """Tenant `globex` owning the cloudsim project `staging` (user `alice`)."""
+    return make_tenant(portal_cloud, name="globex", project_name="staging")
+
+
+def wait_for(predicate, *, timeout: float = 30.0, interval: float = 0.05, what: str = ""):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"Timed out after {timeout} s waiting for {what or predicate}")
+
+
+def wait_for_stack(name: str, *states: str, timeout: float = 30.0) -> Stack:
+    def reached():
+        stack = Stack.objects.get(name=name)
+        return stack if stack.state in states else None
+
+    return wait_for(reached, timeout=timeout, what=f"stack {name} to be {'/'.join(states)}")
+
+
+def create_body(**overrides) -> dict:
+    body = {
+        "user_name": "demo",
+        "project_name": "devel",
+        "image_id": "",
+        "flavor_id": "1",
+        "instance_count": "2",
+        "floating_ip": "false",
+    }
+    body.update(overrides)
+    return body
+
+
+def sim_project_state(sim, project: str = "devel") -> dict:
+    """The servers, ports and floating IPs cloudsim holds for a project."""
+    return sim.control.state()["projects"][project]

@@ -1,0 +1,58 @@
+"""Stacks through the seed's endpoints, a real Celery worker on RabbitMQ, and cloudsim."""
+
+import pytest
+
+from compute.models import Instance, Operation
+from compute.tests.conftest import create_body, sim_project_state, wait_for_stack
+
+pytestmark = pytest.mark.usefixtures("worker")
+
+
+def image_id(client, setup, name="cirros") -> str:
+    images = client.get("/openstack/images", {"project_name": "devel"}, **setup.auth())
+    return next(i["id"] for i in images.json()["data"]["images"] if i["name"] == name)
+
+
+def launch(client, setup, **overrides) -> str:
+    body = create_body(image_id=image_id(client, setup), **overrides)
+    response = client.post("/openstack/compute", body, **setup.auth())
+    assert response.status_code == 200, response.json()
+    assert response.json()["status"] == 200
+    return response.json()["data"]["stack_name"]
+
+
+def delete(client, setup, stack_name: str):
+    return client.delete(
+        f"/openstack/delete_instances?project_name=devel&stack_name={stack_name}", **setup.auth()
+    )
+
+
+@pytest.mark.parametrize("floating_ip", [False, True])
+def test_a_two_instance_stack_is_built_listed_and_deleted_leaving_nothing(
+    client, devel, cloudsim, floating_ip
+):
+    name = launch(client, devel, floating_ip=str(floating_ip).lower())
+    assert name.startswith("stack_r-")
+
+    wait_for_stack(name, "ACTIVE")
+    listed = client.get("/openstack/instances", **devel.auth()).json()["data"]
+    assert len(listed[name]) == 2
+    for instance in listed[name]:
+        assert instance["ip"].startswith("10.0.")
+        assert bool(instance["floating_ip"]) is floating_ip
+    servers = sim_project_state(cloudsim)["servers"]
+    assert sorted(s["id"] for s in servers) == sorted(i["uid"] for i in listed[name])
+    assert len(sim_project_state(cloudsim)["floating_ips"]) == (2 if floating_ip else 0)
+
+    assert delete(client, devel, name).json()["status"] == 200
+    wait_for_stack(name, "DELETED")
+
+    sim = sim_project_state(cloudsim)
+    assert sim["servers"] == []
+    assert sim["floating_ips"] == []
+    assert name not in client.get("/openstack/instances", **devel.auth()).json()["data"]
+    assert set(Instance.objects.values_list("state", flat=True)) == {"DELETED"}
+    assert [op.state for op in Operation.objects.order_by("created")] == [
+        "SUCCEEDED",
+        "SUCCEEDED",
+    ]
