@@ -13,10 +13,17 @@ TEST_ENV := DATABASE_URL=$${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:543
 	CELERY_BROKER_URL=$${TEST_BROKER_URL:-amqp://guest:guest@127.0.0.1:5672//} \
 	CACHE_URL=$${TEST_CACHE_URL:-rediscache://127.0.0.1:6379/1}
 
-.PHONY: help run test lint format migrate demo clean
+.PHONY: help run test lint format migrate demo broker-folders clean
+
+# `make run` starts Procfile.dev under honcho with the virtualenv's tools first on PATH, and
+# points openstacksdk at the clouds.yaml that cloudsim writes. Unbuffered output keeps each
+# process's lines in step in honcho's interleaved log.
+LOCAL_ENV := PATH="$(CURDIR)/$(BIN):$$PATH" PYTHONUNBUFFERED=1 \
+	OS_CLIENT_CONFIG_FILE="$(CURDIR)/var/clouds.yaml"
 
 help:
-	@echo "make run    install, migrate, seed the demo and start the portal on http://127.0.0.1:8000"
+	@echo "make run    install, migrate, seed the demo and start cloudsim, the portal on"
+	@echo "           http://127.0.0.1:8000, a Celery worker and beat (Ctrl-C stops them all)"
 	@echo "make test   install, lint and run the whole test suite (PostgreSQL, RabbitMQ, Redis)"
 	@echo "make format ruff-format the code"
 
@@ -36,16 +43,23 @@ migrate: $(RUNTIME_STAMP)
 	mkdir -p var
 	$(BIN)/python manage.py migrate --no-input
 
+# The seed needs no cloud: cloudsim is only started afterwards, by `run`.
 demo: migrate
 	$(BIN)/python manage.py seed_demo
 
-run: demo
+broker-folders: $(RUNTIME_STAMP)
+	$(BIN)/python scripts/broker_folders.py
+
+run: demo broker-folders
 	@echo
-	@echo "  IPAAS portal:  http://127.0.0.1:8000   (sign in as demo / demo)"
-	@echo "  Operator admin: http://127.0.0.1:8000/admin/   (make a login: .venv/bin/python manage.py createsuperuser)"
+	@echo "  IPAAS portal:   http://127.0.0.1:8000   (sign in as demo / demo)"
+	@echo "  Operator admin: http://127.0.0.1:8000/admin/"
+	@echo "                  (make a login: .venv/bin/python manage.py createsuperuser)"
 	@echo "  Demo API client id and secret: var/demo-client.json"
+	@echo "  Local cloud: cloudsim on http://127.0.0.1:8774, its clouds.yaml in var/clouds.yaml"
+	@echo "  Ctrl-C stops everything."
 	@echo
-	$(BIN)/python manage.py runserver 127.0.0.1:8000
+	$(LOCAL_ENV) exec $(BIN)/honcho start -f Procfile.dev
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .

@@ -60,17 +60,18 @@ FAST_CLOUD_SETTINGS = {
 
 @pytest.fixture(scope="session")
 def celery_queue():
-    """A queue of this run's own, so two test runs on one machine never share messages."""
-    from kombu import Exchange, Queue
+    """Queues of this run's own, so two test runs on one machine never share messages."""
+    from django.conf import settings
 
-    from portal.celery import app
+    from portal.celery import app, queues_for, routes_for
 
-    name = f"ipaas-test-{os.getpid()}"
-    # The queue expires on the broker once no run uses it, so old runs leave nothing behind.
-    queue = Queue(name, Exchange(name), routing_key=name, queue_arguments={"x-expires": 120000})
-    app.conf.task_default_queue = name
-    app.conf.task_queues = [queue]
-    return name
+    prefix = f"ipaas-test-{os.getpid()}"
+    settings.CELERY_QUEUE_PREFIX = prefix
+    # The queues expire on the broker once no run uses them: old runs leave nothing behind.
+    app.conf.task_queues = queues_for(prefix, expires_ms=120_000)
+    app.conf.task_routes = routes_for(prefix)
+    app.conf.task_default_queue = prefix
+    return prefix
 
 
 @pytest.fixture(scope="session")

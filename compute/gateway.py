@@ -11,6 +11,7 @@ import threading
 from dataclasses import dataclass, field
 
 import openstack
+from django.conf import settings
 from keystoneauth1 import exceptions as ks_exceptions
 from openstack import exceptions as sdk_exceptions
 
@@ -77,6 +78,7 @@ class ServerInfo:
     floating_ip: str = ""
     fault: str = ""
     flavor_id: str = ""
+    created: str = ""
     metadata: dict = field(default_factory=dict)
 
 
@@ -128,8 +130,10 @@ def _connection(cloud_name: str, project_name: str):
             conn = openstack.connect(
                 cloud=cloud_name,
                 project_name=project_name,
-                api_timeout=30,
-                connect_retries=1,
+                api_timeout=settings.CLOUD_API_TIMEOUT_SECONDS,
+                # Never let the transport repeat a request on its own: a create that timed
+                # out may have gone through, and only the portal knows to look first.
+                connect_retries=0,
                 status_code_retries=0,
             )
             _connections[key] = conn
@@ -355,6 +359,7 @@ def _server_info(server) -> ServerInfo:
         floating_ip=floating_ip,
         fault=(fault.get("message") or "") if isinstance(fault, dict) else str(fault),
         flavor_id=str(flavor.get("id") or flavor.get("original_name") or ""),
+        created=server.created_at or "",
         metadata=dict(server.metadata or {}),
     )
 

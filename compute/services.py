@@ -400,7 +400,9 @@ def _send(operation_id: str, wakeup: str, *, countdown: float) -> None:
     from compute import tasks
 
     try:
-        tasks.advance_operation.apply_async((operation_id, wakeup), countdown=countdown)
+        tasks.advance_operation.apply_async(
+            (operation_id, wakeup), countdown=countdown, queue=tasks.queue("provisioning")
+        )
     except Exception:
         # The operation row is the outbox: the watchdog sends it again once the broker is back.
         logger.exception("Could not queue operation=%s; the watchdog will retry", operation_id)
@@ -423,6 +425,8 @@ def _record_servers(operation: Operation, servers: list[ServerInfo]) -> dict[str
     now = timezone.now()
     for server in servers:
         instance = instances.get(server.id)
+        if instance is not None and instance.state == Instance.State.DELETED:
+            continue  # surplus or gone: it stays deleted in the records while it goes
         if instance is None:
             instance = Instance(
                 stack=stack,
@@ -494,8 +498,8 @@ def _step_wait_active(operation: Operation) -> _Step:
         _finish(operation, Operation.State.CANCELLED, "The stack is being deleted.")
         return _Step(done=True)
 
-    servers = gateway_for(stack.project).stack_servers(stack.name)
-    _record_servers(operation, servers)
+    gateway = gateway_for(stack.project)
+    servers = _without_surplus(operation, gateway, gateway.stack_servers(stack.name))
     failed = [server for server in servers if server.status == "ERROR"]
     building = [server for server in servers if server.status == "BUILD"]
     if failed:
@@ -514,6 +518,28 @@ def _step_wait_active(operation: Operation) -> _Step:
         return _Step(countdown=settings.CLOUD_POLL_SECONDS)
     _note(operation, "servers_active", f"{len(servers)} server(s)")
     return _Step(next_step="attach_addresses" if stack.floating_ip else "finish")
+
+
+def _without_surplus(operation: Operation, gateway, servers: list[ServerInfo]):
+    """Record the stack's servers, deleting any beyond its count; returns the ones kept.
+
+    Surplus appears when a create whose answer was lost (a timeout) still went through
+    after it had been retried: the oldest servers are kept, the rest deleted.
+    """
+    stack = operation.stack
+    instances = _record_servers(operation, servers)
+    live = [s for s in servers if instances[s.id].state != Instance.State.DELETED]
+    live.sort(key=lambda server: (server.created, server.name, server.id))
+    kept, surplus = live[: stack.instance_count], live[stack.instance_count :]
+    for server in surplus:
+        gateway.delete_server(server.id)
+        instance = instances[server.id]
+        _instance_set_state(instance, Instance.State.DELETED, at=timezone.now())
+        instance.save()
+        logger.warning("Surplus server deleted stack=%s server=%s", stack.name, server.id)
+    if surplus:
+        _note(operation, "surplus_deleted", f"{len(surplus)} server(s) beyond the count")
+    return kept
 
 
 def _floating_ip_description(stack: Stack, server_id: str) -> str:
@@ -780,10 +806,17 @@ def project_reconcile(*, project: Project) -> dict[str, int]:
                 stack.save(update_fields=["state", "updated"])
                 logger.info("Stack deleted outside the portal stack=%s", stack.name)
 
-        known = set(Stack.objects.filter(project=project).values_list("name", flat=True))
+        # A tagged server is an orphan when no record has it: its stack is unknown, or a
+        # create went through after its stack had settled. Busy stacks may still adopt theirs.
+        recorded = set(
+            Instance.objects.filter(stack__project=project).values_list("server_id", flat=True)
+        )
+        busy_names = set(
+            Stack.objects.filter(pk__in=busy, project=project).values_list("name", flat=True)
+        )
         for server in servers:
             stack_name = server.metadata.get(STACK_KEY)
-            if stack_name and stack_name not in known:
+            if stack_name and server.id not in recorded and stack_name not in busy_names:
                 OrphanServer.objects.update_or_create(
                     server_id=server.id,
                     defaults={
@@ -849,7 +882,9 @@ def _send_webhook(delivery_id: int, *, countdown: float) -> None:
     from compute import tasks
 
     try:
-        tasks.deliver_webhook.apply_async((delivery_id,), countdown=countdown)
+        tasks.deliver_webhook.apply_async(
+            (delivery_id,), countdown=countdown, queue=tasks.queue("webhooks")
+        )
     except Exception:
         logger.exception("Could not queue webhook delivery=%s", delivery_id)
 
@@ -905,7 +940,7 @@ def webhook_deliver(*, delivery_id: int) -> float | None:
     )
     if delivery.state != WebhookDelivery.State.PENDING:
         return None
-    return min(2.0**delivery.attempts, 600.0)
+    return min(settings.WEBHOOK_RETRY_BASE_SECONDS * 2.0 ** (delivery.attempts - 1), 3600.0)
 
 
 def projects_to_reconcile():

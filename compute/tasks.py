@@ -7,13 +7,20 @@ runs again; the services make a second run harmless.
 import logging
 
 from celery import shared_task
+from django.conf import settings
 
 from compute import services
 from compute.models import Project
+from portal.celery import queue_name
 
 logger = logging.getLogger(__name__)
 
 TASK_OPTIONS = {"acks_late": True, "reject_on_worker_lost": True}
+
+
+def queue(kind: str) -> str:
+    """The queue of a kind of work, read when sending so that a test may move it."""
+    return queue_name(settings.CELERY_QUEUE_PREFIX, kind)
 
 
 @shared_task(name="compute.advance_operation", **TASK_OPTIONS)
@@ -29,7 +36,7 @@ def advance_operation(operation_id: str, wakeup: str) -> None:
 def deliver_webhook(delivery_id: int) -> None:
     wait = services.webhook_deliver(delivery_id=delivery_id)
     if wait is not None:
-        deliver_webhook.apply_async((delivery_id,), countdown=wait)
+        deliver_webhook.apply_async((delivery_id,), countdown=wait, queue=queue("webhooks"))
 
 
 @shared_task(name="compute.watchdog", **TASK_OPTIONS)
@@ -41,7 +48,7 @@ def watchdog() -> int:
 def reconcile_all() -> None:
     # One task per project: a project whose cloud fails cannot hold up the others.
     for project_id in services.projects_to_reconcile().values_list("pk", flat=True):
-        reconcile_project.delay(project_id)
+        reconcile_project.apply_async((project_id,), queue=queue("reconciliation"))
 
 
 @shared_task(name="compute.reconcile_project", **TASK_OPTIONS)
@@ -58,7 +65,7 @@ def reconcile_project(project_id: int) -> None:
 @shared_task(name="compute.refresh_catalogs", **TASK_OPTIONS)
 def refresh_catalogs() -> None:
     for project_id in services.projects_to_reconcile().values_list("pk", flat=True):
-        refresh_catalog.delay(project_id)
+        refresh_catalog.apply_async((project_id,), queue=queue("reconciliation"))
 
 
 @shared_task(name="compute.refresh_catalog", **TASK_OPTIONS)

@@ -1,10 +1,46 @@
-"""The Celery application; its configuration is the `CELERY_*` part of the Django settings."""
+"""The Celery application; its configuration is the `CELERY_*` part of the Django settings.
+
+Work is split over queues by kind, so that a flood of one kind (say, webhooks to a slow
+receiver) cannot starve another (provisioning). Every queue name starts with
+`CELERY_QUEUE_PREFIX`, so that several portals, or test runs, can share one broker.
+"""
 
 import os
 
 from celery import Celery
+from kombu import Exchange, Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+
+QUEUE_KINDS = ("provisioning", "reconciliation", "webhooks", "billing")
+TASK_QUEUE_KINDS = {
+    "compute.advance_operation": "provisioning",
+    "compute.watchdog": "provisioning",
+    "compute.deliver_webhook": "webhooks",
+    "compute.reconcile_all": "reconciliation",
+    "compute.reconcile_project": "reconciliation",
+    "compute.refresh_catalogs": "reconciliation",
+    "compute.refresh_catalog": "reconciliation",
+}
+
+
+def queue_name(prefix: str, kind: str) -> str:
+    return f"{prefix}.{kind}"
+
+
+def queues_for(prefix: str, *, expires_ms: int | None = None) -> list[Queue]:
+    """The default queue and one durable queue per kind of work."""
+    arguments = {"x-expires": expires_ms} if expires_ms else None
+    names = [prefix] + [queue_name(prefix, kind) for kind in QUEUE_KINDS]
+    return [
+        Queue(name, Exchange(name), routing_key=name, durable=True, queue_arguments=arguments)
+        for name in names
+    ]
+
+
+def routes_for(prefix: str) -> dict[str, dict]:
+    return {task: {"queue": queue_name(prefix, kind)} for task, kind in TASK_QUEUE_KINDS.items()}
+
 
 app = Celery("portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -11,6 +11,9 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from portal.celery import queues_for as celery_queues_for
+from portal.celery import routes_for as celery_routes_for
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -182,6 +185,7 @@ if STACK_PARTIAL_FAILURE_POLICY not in ("rollback", "keep"):
 STACK_BUILD_TIMEOUT_SECONDS = env.int("STACK_BUILD_TIMEOUT_SECONDS", default=900)
 STACK_DELETE_TIMEOUT_SECONDS = env.int("STACK_DELETE_TIMEOUT_SECONDS", default=600)
 CLOUD_POLL_SECONDS = env.float("CLOUD_POLL_SECONDS", default=3.0)
+CLOUD_API_TIMEOUT_SECONDS = env.float("CLOUD_API_TIMEOUT_SECONDS", default=30.0)
 OPERATION_MAX_ATTEMPTS = env.int("OPERATION_MAX_ATTEMPTS", default=8)
 OPERATION_BACKOFF_MAX_SECONDS = env.float("OPERATION_BACKOFF_MAX_SECONDS", default=60.0)
 OPERATION_STALL_SECONDS = env.int("OPERATION_STALL_SECONDS", default=120)
@@ -189,6 +193,7 @@ CATALOG_MAX_AGE_SECONDS = env.int("CATALOG_MAX_AGE_SECONDS", default=900)
 RECONCILE_INTERVAL_SECONDS = env.int("RECONCILE_INTERVAL_SECONDS", default=300)
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
 WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5.0)
+WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=10.0)
 
 # --- Jobs ------------------------------------------------------------------------------------
 
@@ -200,6 +205,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_in": str(_queue_dir / "out"),
         "data_folder_out": str(_queue_dir / "out"),
         "processed_folder": str(_queue_dir / "processed"),
+        "control_folder": str(_queue_dir / "control"),
         "store_processed": False,
         "polling_interval": 0.2,
     }
@@ -211,7 +217,12 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
-CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="ipaas")
+# Queue names start with this prefix: ipaas.provisioning, ipaas.reconciliation, ...
+CELERY_QUEUE_PREFIX = env.str("CELERY_QUEUE_PREFIX", default="ipaas")
+CELERY_TASK_DEFAULT_QUEUE = CELERY_QUEUE_PREFIX
+CELERY_TASK_QUEUES = celery_queues_for(CELERY_QUEUE_PREFIX)
+CELERY_TASK_ROUTES = celery_routes_for(CELERY_QUEUE_PREFIX)
+CELERY_TASK_DEFAULT_DELIVERY_MODE = "persistent"
 CELERY_BEAT_SCHEDULE = {
     "watchdog": {"task": "compute.watchdog", "schedule": 60.0},
     "reconcile": {"task": "compute.reconcile_all", "schedule": float(RECONCILE_INTERVAL_SECONDS)},
@@ -240,6 +251,12 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        # Django's development server logs each request line, query string included; it has
+        # a handler of its own by default, which would print tokens unredacted.
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # Replaces Django's own handlers for its loggers (an unfiltered console, and mail to
+        # admins that would carry request details), so every line passes the redaction.
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
         # Library debug output can carry request bodies with credentials.
         "oauthlib": {"level": "WARNING"},
         "oauth2_provider": {"level": "WARNING"},

@@ -94,3 +94,24 @@ def test_logs_of_a_full_request_cycle_hold_no_token_or_secret(client, console_lo
     for value in (token, secret, basic, secret[::-1]):
         assert value not in captured
     assert "[redacted]" in captured
+
+
+def test_every_configured_log_handler_redacts():
+    from portal.logs import RedactSecretsFilter
+
+    loggers = [logging.getLogger()] + [
+        logger
+        for logger in logging.root.manager.loggerDict.values()
+        if isinstance(logger, logging.Logger)
+    ]
+    handlers = {handler for logger in loggers for handler in logger.handlers}
+    # pytest's own capture handlers are not part of the portal's configuration.
+    ours = [
+        h
+        for h in handlers
+        if not type(h).__module__.startswith("_pytest") and not isinstance(h, logging.NullHandler)
+    ]
+
+    assert ours
+    for handler in ours:
+        assert any(isinstance(f, RedactSecretsFilter) for f in handler.filters), handler

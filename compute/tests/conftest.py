@@ -73,3 +73,23 @@ def create_body(**overrides) -> dict:
 def sim_project_state(sim, project: str = "devel") -> dict:
     """The servers, ports and floating IPs cloudsim holds for a project."""
     return sim.control.state()["projects"][project]
+
+
+def image_id(client, setup, name="cirros") -> str:
+    """The id of an image, read from the portal's own catalog endpoint."""
+    images = client.get("/openstack/images", {"project_name": "devel"}, **setup.auth())
+    return next(i["id"] for i in images.json()["data"]["images"] if i["name"] == name)
+
+
+def launch(client, setup, **overrides) -> str:
+    body = create_body(image_id=image_id(client, setup), **overrides)
+    response = client.post("/openstack/compute", body, **setup.auth())
+    assert response.status_code == 200, response.json()
+    assert response.json()["status"] == 200
+    return response.json()["data"]["stack_name"]
+
+
+def delete(client, setup, stack_name: str):
+    return client.delete(
+        f"/openstack/delete_instances?project_name=devel&stack_name={stack_name}", **setup.auth()
+    )

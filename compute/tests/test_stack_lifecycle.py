@@ -3,28 +3,9 @@
 import pytest
 
 from compute.models import Instance, Operation
-from compute.tests.conftest import create_body, sim_project_state, wait_for_stack
+from compute.tests.conftest import delete, launch, sim_project_state, wait_for_stack
 
 pytestmark = pytest.mark.usefixtures("worker")
-
-
-def image_id(client, setup, name="cirros") -> str:
-    images = client.get("/openstack/images", {"project_name": "devel"}, **setup.auth())
-    return next(i["id"] for i in images.json()["data"]["images"] if i["name"] == name)
-
-
-def launch(client, setup, **overrides) -> str:
-    body = create_body(image_id=image_id(client, setup), **overrides)
-    response = client.post("/openstack/compute", body, **setup.auth())
-    assert response.status_code == 200, response.json()
-    assert response.json()["status"] == 200
-    return response.json()["data"]["stack_name"]
-
-
-def delete(client, setup, stack_name: str):
-    return client.delete(
-        f"/openstack/delete_instances?project_name=devel&stack_name={stack_name}", **setup.auth()
-    )
 
 
 @pytest.mark.parametrize("floating_ip", [False, True])
