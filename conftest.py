@@ -111,3 +111,19 @@ def portal_cloud(cloudsim, fast_cloud):
 def worker(celery_worker_thread, transactional_db):
     """A running worker; the test's rows are committed so that the worker sees them."""
     return celery_worker_thread
+
+
+@pytest.fixture
+def devel(portal_cloud):
+    """Tenant `acme` owning the cloudsim project `devel`, where user `demo` is a member."""
+    from compute.tests.conftest import make_tenant
+
+    return make_tenant(portal_cloud, name="acme", project_name="devel")
+
+
+@pytest.fixture
+def staging(portal_cloud):
+    """Tenant `globex` owning the cloudsim project `staging` (user `alice`)."""
+    from compute.tests.conftest import make_tenant
+
+    return make_tenant(portal_cloud, name="globex", project_name="staging")

@@ -100,3 +100,68 @@ def api_client_disable(*, client: ApiClient) -> None:
     client.is_active = False
     client.save(update_fields=["is_active", "updated"])
     api_client_revoke_tokens(client=client)
+
+
+class MembershipError(ValueError):
+    """A change of members that would leave a tenant in a bad way, e.g. with no owner."""
+
+
+def _other_owners(membership: Membership) -> bool:
+    # The tenant's owner rows are locked, so two owners removing each other at once cannot
+    # both succeed.
+    owners = (
+        Membership.objects.select_for_update()
+        .filter(tenant_id=membership.tenant_id, role=Membership.Role.OWNER)
+        .values_list("pk", flat=True)
+    )
+    return any(pk != membership.pk for pk in owners)
+
+
+@transaction.atomic
+def membership_invite(*, tenant: Tenant, identifier: str, role: str) -> tuple[Membership, bool]:
+    """Add a person to a tenant by username or email; returns the membership and whether a
+    login had to be made for them.
+
+    A person with no login gets one named after what was typed, without a usable password:
+    they cannot sign in until an operator or a password reset sets one.
+    """
+    identifier = identifier.strip()
+    users = get_user_model().objects
+    user = (
+        users.filter(username__iexact=identifier).first()
+        or users.filter(email__iexact=identifier).order_by("pk").first()
+    )
+    made = user is None
+    if made:
+        user = users.create(username=identifier, email=identifier if "@" in identifier else "")
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+        logger.info("User made for an invitation tenant=%s user=%s", tenant.name, user.pk)
+    existing = Membership.objects.filter(tenant=tenant, user=user).first()
+    if existing is not None:
+        # An invitation never changes a role: that is membership_role_set's job.
+        return existing, False
+    return membership_set(tenant=tenant, user=user, role=role), made
+
+
+@transaction.atomic
+def membership_role_set(*, membership: Membership, role: str) -> Membership:
+    """Change a person's role in their tenant; the last owner cannot step down."""
+    membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    if membership.role == role:
+        return membership
+    if membership.role == Membership.Role.OWNER and not _other_owners(membership):
+        raise MembershipError("A tenant needs an owner: make someone else owner first.")
+    return membership_set(tenant=membership.tenant, user=membership.user, role=role)
+
+
+@transaction.atomic
+def membership_remove(*, membership: Membership) -> None:
+    """Take a person out of a tenant; the last owner cannot be removed."""
+    membership = Membership.objects.select_for_update().filter(pk=membership.pk).first()
+    if membership is None:
+        return
+    if membership.role == Membership.Role.OWNER and not _other_owners(membership):
+        raise MembershipError("A tenant needs an owner: make someone else owner first.")
+    membership.delete()
+    logger.info("Membership removed tenant=%s user=%s", membership.tenant_id, membership.user_id)

@@ -1,4 +1,5 @@
-"""The seed's token endpoint and the portal's sign-in pages."""
+"""The seed's token endpoint and the people's account pages: overview, tenant and time zone,
+API clients, members."""
 
 import base64
 import binascii
@@ -6,14 +7,31 @@ import json
 import logging
 import time
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.decorators import method_decorator
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_POST
 from oauth2_provider.views import TokenView
 
-from accounts import throttling
+from accounts import services, throttling
+from accounts.access import (
+    SESSION_TENANT,
+    SESSION_TIMEZONE,
+    person_memberships,
+    session_timezone,
+    tenant_page,
+)
+from accounts.forms import ApiClientCreateForm, MemberInviteForm, MemberRoleForm, TimezoneForm
+from accounts.models import ApiClient, Membership
+from billing.services import PriceError, month_usage
+from compute import summaries
+from compute.selectors import project_list
 from portal.api import NO_LEAK_HEADERS, envelope_json
 
 logger = logging.getLogger(__name__)
@@ -96,7 +114,188 @@ class AccessTokenView(TokenView):
         return response
 
 
-@login_required
+@tenant_page()
 def home(request):
-    memberships = request.user.memberships.select_related("tenant")
-    return render(request, "accounts/home.html", {"memberships": memberships})
+    """The tenant's overview: its projects, their stacks and servers by state, and what they
+    have cost so far this month."""
+    now = timezone.now()
+    month = now.date().replace(day=1)
+    rows = []
+    for summary in summaries.project_summaries(projects=list(project_list(tenant=request.tenant))):
+        try:
+            cost = month_usage(project=summary.project, month=month, now=now)
+        except PriceError:
+            cost = None  # prices in another currency: billing says why
+        rows.append({"summary": summary, "usage": cost})
+    return render(
+        request, "accounts/tenant_overview.html", {"rows": rows, "month": month, "now": now}
+    )
+
+
+def _next_or_home(request):
+    target = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return redirect(target)
+    return redirect("home")
+
+
+@login_required
+@require_POST
+def tenant_switch(request):
+    """Look at another of the person's tenants from now on in this session."""
+    chosen = request.POST.get("tenant_id", "")
+    membership = next((m for m in person_memberships(request) if str(m.tenant_id) == chosen), None)
+    if membership is None:
+        return render(request, "404.html", status=404)
+    request.session[SESSION_TENANT] = membership.tenant_id
+    messages.info(request, f"You are now looking at {membership.tenant}.")
+    # Pages of the previous tenant's objects would answer 404: start from the overview.
+    return redirect("home")
+
+
+@login_required
+def account_settings(request):
+    """The person's own settings: the time zone pages show times in, and a password link."""
+    form = TimezoneForm(request.POST or None, initial={"timezone": str(session_timezone(request))})
+    if request.method == "POST" and form.is_valid():
+        request.session[SESSION_TIMEZONE] = form.cleaned_data["timezone"]
+        messages.success(request, f"Times are now shown in {form.cleaned_data['timezone']}.")
+        return _next_or_home(request)
+    return render(request, "accounts/account_settings.html", {"form": form})
+
+
+# --- API clients ----------------------------------------------------------------------------
+
+
+def _base_url(request) -> str:
+    """The portal's own address as the person reached it, for copyable command lines."""
+    return request.build_absolute_uri("/").rstrip("/")
+
+
+def _tenant_client(request, client_id: int) -> ApiClient:
+    return get_object_or_404(ApiClient, pk=client_id, tenant=request.tenant)
+
+
+def _secret_page(request, client: ApiClient, secret: str, verb: str):
+    response = render(
+        request,
+        "accounts/apiclient_secret.html",
+        {"client": client, "secret": secret, "verb": verb, "base_url": _base_url(request)},
+    )
+    # The secret is on this one answer only: no cache, no history copy, no referrer.
+    for header, value in NO_LEAK_HEADERS.items():
+        response[header] = value
+    return response
+
+
+@tenant_page()
+def apiclient_list(request):
+    """The tenant's API clients; owners create, rotate and revoke them here."""
+    clients = ApiClient.objects.filter(tenant=request.tenant).order_by("-is_active", "name")
+    form = ApiClientCreateForm(initial={"scopes": ["compute:read"]})
+    return render(
+        request,
+        "accounts/apiclient_list.html",
+        {"clients": clients, "form": form, "base_url": _base_url(request)},
+    )
+
+
+@tenant_page(Membership.Role.OWNER)
+@require_POST
+def apiclient_create(request):
+    form = ApiClientCreateForm(request.POST)
+    if not form.is_valid():
+        clients = ApiClient.objects.filter(tenant=request.tenant).order_by("-is_active", "name")
+        context = {"clients": clients, "form": form, "base_url": _base_url(request)}
+        return render(request, "accounts/apiclient_list.html", context, status=400)
+    client, secret = services.api_client_create(
+        tenant=request.tenant, name=form.cleaned_data["name"], scopes=form.cleaned_data["scopes"]
+    )
+    return _secret_page(request, client, secret, "created")
+
+
+@tenant_page(Membership.Role.OWNER)
+@require_POST
+def apiclient_rotate(request, client_id: int):
+    client = _tenant_client(request, client_id)
+    if not client.is_active:
+        messages.error(request, "A revoked client cannot get a new secret.")
+        return redirect("apiclient-list")
+    return _secret_page(
+        request, client, services.api_client_rotate_secret(client=client), "rotated"
+    )
+
+
+@tenant_page(Membership.Role.OWNER)
+@require_POST
+def apiclient_revoke(request, client_id: int):
+    client = _tenant_client(request, client_id)
+    services.api_client_disable(client=client)
+    messages.success(request, f"{client.name} is revoked: its tokens stopped working.")
+    return redirect("apiclient-list")
+
+
+# --- members --------------------------------------------------------------------------------
+
+
+@tenant_page()
+def member_list(request):
+    """The people of the tenant and their roles; owners invite, change roles and remove."""
+    members = Membership.objects.filter(tenant=request.tenant).select_related("user")
+    return render(
+        request,
+        "accounts/membership_list.html",
+        {"members": members.order_by("user__username"), "form": MemberInviteForm(),
+         "roles": Membership.Role.choices},
+    )  # fmt: skip
+
+
+@tenant_page(Membership.Role.OWNER)
+@require_POST
+def member_invite(request):
+    form = MemberInviteForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Give a username or an email, and a role.")
+        return redirect("membership-list")
+    membership, made = services.membership_invite(
+        tenant=request.tenant, identifier=form.cleaned_data["identifier"],
+        role=form.cleaned_data["role"],
+    )  # fmt: skip
+    name = membership.user.get_username()
+    if made:
+        messages.warning(
+            request,
+            f"{name} had no login: one was made without a password. They cannot sign in "
+            "until an operator sets their password.",
+        )
+    else:
+        messages.success(request, f"{name} is {membership.get_role_display().lower()}.")
+    return redirect("membership-list")
+
+
+@tenant_page(Membership.Role.OWNER)
+@require_POST
+def member_role(request, membership_id: int):
+    membership = get_object_or_404(Membership, pk=membership_id, tenant=request.tenant)
+    form = MemberRoleForm(request.POST)
+    if form.is_valid():
+        try:
+            services.membership_role_set(membership=membership, role=form.cleaned_data["role"])
+            messages.success(request, f"{membership.user.get_username()}'s role is changed.")
+        except services.MembershipError as error:
+            messages.error(request, str(error))
+    return redirect("membership-list")
+
+
+@tenant_page(Membership.Role.OWNER)
+@require_POST
+def member_remove(request, membership_id: int):
+    membership = get_object_or_404(Membership, pk=membership_id, tenant=request.tenant)
+    try:
+        services.membership_remove(membership=membership)
+        messages.success(request, f"{membership.user.get_username()} is removed.")
+    except services.MembershipError as error:
+        messages.error(request, str(error))
+    if membership.user_id == request.user.pk:
+        return redirect(reverse("home"))
+    return redirect("membership-list")

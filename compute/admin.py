@@ -4,6 +4,7 @@ from django.contrib import admin, messages
 
 from compute import services, tasks
 from compute.models import (
+    AuditEvent,
     Cloud,
     Instance,
     Operation,
@@ -71,7 +72,7 @@ class StackAdmin(admin.ModelAdmin):
     @admin.action(description="Force delete (starts a fresh deletion)")
     def force_delete(self, request, queryset):
         for stack in queryset:
-            services.stack_delete(stack=stack, force=True)
+            services.stack_delete(stack=stack, force=True, user=request.user)
         self.message_user(request, f"Deletion started for {queryset.count()} stack(s).")
 
 
@@ -97,7 +98,7 @@ class OperationAdmin(admin.ModelAdmin):
         retried = 0
         for operation in queryset:
             if operation.is_terminal and operation.state != Operation.State.SUCCEEDED:
-                services.operation_retry(operation=operation)
+                services.operation_retry(operation=operation, user=request.user)
                 retried += 1
         self.message_user(request, f"{retried} operation(s) retried.")
 
@@ -105,7 +106,9 @@ class OperationAdmin(admin.ModelAdmin):
     def mark_failed(self, request, queryset):
         for operation in queryset:
             services.operation_mark_failed(
-                operation=operation, reason=f"Marked failed by operator {request.user}."
+                operation=operation,
+                reason=f"Marked failed by operator {request.user}.",
+                user=request.user,
             )
         self.message_user(request, "Done.", messages.SUCCESS)
 
@@ -123,3 +126,24 @@ class OrphanServerAdmin(admin.ModelAdmin):
     list_display = ["name", "server_id", "stack_name", "project", "status", "last_seen"]
     list_filter = ["project"]
     search_fields = ["name", "server_id", "stack_name"]
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """The audit trail is a record: operators read it, nobody edits it."""
+
+    list_display = ["at", "action", "stack_name", "tenant", "project", "actor", "request_id"]
+    list_filter = ["action", "tenant"]
+    search_fields = ["stack_name", "actor", "request_id", "tenant__name"]
+    list_select_related = ["tenant", "project__cloud"]
+    date_hierarchy = "at"
+    readonly_fields = [f.name for f in AuditEvent._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -8,6 +8,7 @@ say no again: over quota, bad request). No other module imports `openstack`.
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 
 import openstack
@@ -77,7 +78,8 @@ class ServerInfo:
     fixed_ip: str = ""
     floating_ip: str = ""
     fault: str = ""
-    flavor_id: str = ""
+    flavor_id: str = ""  # empty where the cloud names the flavor only (Nova 2.47 and later)
+    flavor_name: str = ""
     created: str = ""
     metadata: dict = field(default_factory=dict)
 
@@ -157,11 +159,16 @@ class CloudGateway:
     def conn(self):
         return _connection(self.cloud_name, self.project_name)
 
+    # Called after every cloud call as observer(call, outcome, seconds); metrics listen here.
+    observers: list = []
+
     def _call(self, what: str, func, *args, **kwargs):
+        started, outcome = time.monotonic(), "ok"
         try:
             return func(*args, **kwargs)
         except Exception as error:
             translated = _translate(error)
+            outcome = "transient" if isinstance(translated, CloudTransientError) else "permanent"
             logger.warning(
                 "Cloud call failed cloud=%s project=%s call=%s transient=%s status=%s",
                 self.cloud_name,
@@ -171,6 +178,9 @@ class CloudGateway:
                 translated.status,
             )
             raise translated from error
+        finally:
+            for observer in CloudGateway.observers:
+                observer(what, outcome, time.monotonic() - started)
 
     # --- catalog ------------------------------------------------------------------------
 
@@ -351,6 +361,9 @@ def _server_info(server) -> ServerInfo:
                 fixed_ip = address.get("addr", "")
     fault = server.fault or {}
     flavor = server.flavor or {}
+    # From microversion 2.47 Nova gives the flavor's name only, which the SDK answers as id.
+    flavor_name = str(flavor.get("original_name") or "")
+    flavor_id = "" if flavor_name else str(flavor.get("id") or "")
     return ServerInfo(
         id=server.id,
         name=server.name or "",
@@ -358,7 +371,8 @@ def _server_info(server) -> ServerInfo:
         fixed_ip=fixed_ip,
         floating_ip=floating_ip,
         fault=(fault.get("message") or "") if isinstance(fault, dict) else str(fault),
-        flavor_id=str(flavor.get("id") or flavor.get("original_name") or ""),
+        flavor_id=flavor_id,
+        flavor_name=flavor_name,
         created=server.created_at or "",
         metadata=dict(server.metadata or {}),
     )

@@ -4,6 +4,7 @@ import secrets
 import string
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -253,3 +254,57 @@ class OrphanServer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.server_id})"
+
+
+class AuditEvent(models.Model):
+    """Who did what to a stack and when, through which API client or person: the tenant's
+    own record, written in the same transaction as the change it describes."""
+
+    class Action(models.TextChoices):
+        CREATE_REQUESTED = "stack.create_requested"
+        DELETE_REQUESTED = "stack.delete_requested"
+        ACTIVE = "stack.active"
+        FAILED = "stack.failed"
+        DELETED = "stack.deleted"
+        DELETE_FAILED = "stack.delete_failed"
+        OPERATION_RETRIED = "operation.retried"
+        OPERATION_MARKED_FAILED = "operation.marked_failed"
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="audit_events")
+    project = models.ForeignKey(
+        Project, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events"
+    )
+    stack = models.ForeignKey(
+        Stack, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events"
+    )
+    stack_name = models.CharField(max_length=32, blank=True)
+    operation = models.ForeignKey(
+        Operation, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.CharField(max_length=32, choices=Action.choices)
+    actor_client = models.ForeignKey(
+        ApiClient, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    actor = models.CharField(
+        max_length=255, help_text="The client or person as they were named at the time."
+    )
+    request_id = models.CharField(max_length=64, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["tenant", "-at"]),
+            models.Index(fields=["stack", "-at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.stack_name} by {self.actor}"

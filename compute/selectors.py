@@ -7,7 +7,9 @@ stack is simply not found.
 from django.db.models import Prefetch, QuerySet
 
 from accounts.models import Tenant
-from compute.models import Instance, Operation, Project, Stack
+from compute.models import AuditEvent, Instance, Operation, Project, Stack
+
+AUDIT_PAGE = 100
 
 
 def project_list(*, tenant: Tenant) -> QuerySet[Project]:
@@ -65,6 +67,33 @@ def stack_detail(*, stack: Stack) -> dict:
             for instance in stack.instances.order_by("name")
         ],
         "operation": _operation_detail(latest) if latest else None,
+        "audit": [audit_detail(event) for event in audit_list(tenant_id=None, stack=stack)],
+    }
+
+
+def audit_list(
+    *, tenant_id: int | None, project: Project | None = None, stack: Stack | None = None
+) -> QuerySet[AuditEvent]:
+    """The newest audit events of a tenant, a project or a stack, newest first."""
+    events = AuditEvent.objects.select_related("actor_client")
+    if tenant_id is not None:
+        events = events.filter(tenant_id=tenant_id)
+    if project is not None:
+        events = events.filter(project=project)
+    if stack is not None:
+        events = events.filter(stack=stack)
+    return events.order_by("-at", "-id")[:AUDIT_PAGE]
+
+
+def audit_detail(event: AuditEvent) -> dict:
+    return {
+        "at": event.at.isoformat(),
+        "action": event.action,
+        "stack_name": event.stack_name,
+        "actor": event.actor,
+        "client_id": event.actor_client.client_id if event.actor_client else None,
+        "request_id": event.request_id,
+        "details": event.details,
     }
 
 

@@ -31,6 +31,7 @@ from compute.gateway import (
     ServerInfo,
 )
 from compute.models import (
+    AuditEvent,
     Instance,
     Operation,
     OrphanServer,
@@ -39,6 +40,9 @@ from compute.models import (
     Stack,
     WebhookDelivery,
 )
+from compute.signals import instance_state_changed
+from portal import metrics
+from portal.logs import request_id_var
 
 logger = logging.getLogger(__name__)
 
@@ -156,11 +160,7 @@ class StackRequest:
 def stack_request_check(*, project: Project, request: StackRequest) -> None:
     """Refuse a create that the cloud would refuse, from the cached catalog: no cloud call
     unless the catalog is missing or stale."""
-    try:
-        catalog = catalog_current(project=project)
-    except CloudUnavailable:
-        raise
-
+    catalog = catalog_current(project=project)
     errors = {}
     flavor = catalog.flavor(request.flavor_id)
     if flavor is None:
@@ -207,6 +207,18 @@ def stack_create(
         callback_url=request.callback_url,
     )
     _note(operation, "requested", f"{request.instance_count} x flavor {request.flavor_id}")
+    _audit(
+        operation,
+        AuditEvent.Action.CREATE_REQUESTED,
+        client=client,
+        details={
+            "image_id": request.image_id,
+            "flavor_id": request.flavor_id,
+            "instance_count": request.instance_count,
+            "floating_ip": request.floating_ip,
+            "user_name": request.user_name,
+        },
+    )
     _schedule(operation)
     logger.info(
         "Stack create requested stack=%s operation=%s project=%s tenant=%s request=%s",
@@ -221,12 +233,18 @@ def stack_create(
 
 @transaction.atomic
 def stack_delete(
-    *, stack: Stack, callback_url: str = "", request_id: str = "", force: bool = False
+    *,
+    stack: Stack,
+    callback_url: str = "",
+    request_id: str = "",
+    force: bool = False,
+    client: ApiClient | None = None,
+    user=None,
 ) -> Operation:
     """Start deleting a stack; a second call while it is being deleted changes nothing.
 
     `force` starts a fresh deletion even when one is under way or a stack is DELETED, for
-    operators clearing up after a failure.
+    operators clearing up after a failure. `client` or `user` is who asked, for the audit.
     """
     stack = Stack.objects.select_for_update().get(pk=stack.pk)
     current = stack.operations.filter(kind=Operation.Kind.DELETE).first()
@@ -246,6 +264,13 @@ def stack_delete(
         callback_url=callback_url,
     )
     _note(operation, "requested", "forced by an operator" if force else "")
+    _audit(
+        operation,
+        AuditEvent.Action.DELETE_REQUESTED,
+        client=client,
+        user=user,
+        details={"forced": True} if force else {},
+    )
     _schedule(operation)
     logger.info(
         "Stack delete requested stack=%s operation=%s tenant=%s request=%s",
@@ -279,6 +304,10 @@ def operation_advance(*, operation_id: str, wakeup: str) -> None:
         )
         if operation is None or operation.is_terminal or str(operation.wakeup) != wakeup:
             return
+        # The request that asked for the operation names every log line of its steps, also
+        # when the watchdog, not that request's message chain, sent this one.
+        if operation.request_id:
+            request_id_var.set(operation.request_id)
         stack = _lock_stack(operation.stack_id)
         if stack is None:
             # Another step holds the stack (the other operation, or a duplicate of this
@@ -378,7 +407,64 @@ def _finish(operation: Operation, state: str, note: str = "") -> None:
         operation.kind,
         state,
     )
+    action = AUDITED_ENDS.get((operation.kind, state))
+    if action:
+        _audit(operation, action, details={"error": operation.error} if operation.error else {})
     _webhook_queue(operation)
+
+
+# The end of an operation that the tenant's audit trail shows; a cancelled one is not news.
+AUDITED_ENDS = {
+    (Operation.Kind.CREATE, Operation.State.SUCCEEDED): AuditEvent.Action.ACTIVE,
+    (Operation.Kind.CREATE, Operation.State.FAILED): AuditEvent.Action.FAILED,
+    (Operation.Kind.DELETE, Operation.State.SUCCEEDED): AuditEvent.Action.DELETED,
+    (Operation.Kind.DELETE, Operation.State.FAILED): AuditEvent.Action.DELETE_FAILED,
+}
+
+
+def _actor_name(client: ApiClient | None, user) -> str:
+    if user is not None:
+        return f"user {user.get_username()}"
+    if client is not None:
+        return f"client {client.name or client.client_id}"
+    return "portal"
+
+
+def _audit(
+    operation: Operation,
+    action: str,
+    *,
+    client: ApiClient | None = None,
+    user=None,
+    details: dict | None = None,
+) -> AuditEvent:
+    """Record an event of the operation's stack, in the caller's transaction.
+
+    Without a client or a person, the event is credited to whoever asked for the operation:
+    a stack that became ACTIVE is the doing of the client that asked for it.
+    """
+    if client is None and user is None:
+        asked = (
+            AuditEvent.objects.filter(operation=operation, action__endswith="_requested")
+            .select_related("actor_client", "actor_user")
+            .first()
+        )
+        if asked is not None:
+            client, user = asked.actor_client, asked.actor_user
+    stack = operation.stack
+    return AuditEvent.objects.create(
+        tenant_id=stack.project.tenant_id,
+        project_id=stack.project_id,
+        stack=stack,
+        stack_name=stack.name,
+        operation=operation,
+        action=action,
+        actor_client=client,
+        actor_user=user,
+        actor=_actor_name(client, user),
+        request_id=operation.request_id,
+        details=details or {},
+    )
 
 
 def _note(operation: Operation, step: str, note: str = "") -> None:
@@ -434,9 +520,9 @@ def _record_servers(operation: Operation, servers: list[ServerInfo]) -> dict[str
                 name=server.name,
                 flavor_id=stack.flavor_id,
                 image_id=stack.image_id,
-                state=Instance.State.BUILD,
                 created=now,
             )
+            _instance_set_state(instance, Instance.State.BUILD, at=now)
             instances[server.id] = instance
         _instance_observe(instance, server)
     # A recorded server the cloud no longer lists is gone.
@@ -444,7 +530,6 @@ def _record_servers(operation: Operation, servers: list[ServerInfo]) -> dict[str
     for instance in instances.values():
         if instance.server_id not in listed and instance.state != Instance.State.DELETED:
             _instance_set_state(instance, Instance.State.DELETED, at=now)
-            instance.save()
     return instances
 
 
@@ -452,20 +537,24 @@ def _instance_observe(instance: Instance, server: ServerInfo) -> None:
     state = server.status if server.status in KNOWN_SERVER_STATES else Instance.State.ACTIVE
     if instance.state == Instance.State.DELETING:
         state = Instance.State.DELETING  # until the cloud stops listing it
-    instance.name = server.name or instance.name
-    instance.fixed_ip = server.fixed_ip or instance.fixed_ip
-    instance.fault = server.fault
-    _instance_set_state(instance, state, at=timezone.now())
-    instance.save()
+    seen = (server.name or instance.name, server.fixed_ip or instance.fixed_ip, server.fault)
+    details_changed = seen != (instance.name, instance.fixed_ip, instance.fault)
+    instance.name, instance.fixed_ip, instance.fault = seen
+    if instance.state != state:
+        _instance_set_state(instance, state, at=timezone.now())
+    elif details_changed:
+        instance.save(update_fields=["name", "fixed_ip", "fault"])
 
 
 def _instance_set_state(instance: Instance, state: str, *, at) -> None:
-    """The one place an instance changes state."""
-    if instance.state == state:
+    """The one place an instance changes state: the change is saved and announced at once."""
+    if instance.state == state and instance.pk is not None:
         return
     instance.state = state
     if state == Instance.State.DELETED:
         instance.deleted = at
+    instance.save()
+    instance_state_changed.send(sender=Instance, instance=instance, state=state, at=at)
 
 
 def _step_create_servers(operation: Operation) -> _Step:
@@ -535,7 +624,6 @@ def _without_surplus(operation: Operation, gateway, servers: list[ServerInfo]):
         gateway.delete_server(server.id)
         instance = instances[server.id]
         _instance_set_state(instance, Instance.State.DELETED, at=timezone.now())
-        instance.save()
         logger.warning("Surplus server deleted stack=%s server=%s", stack.name, server.id)
     if surplus:
         _note(operation, "surplus_deleted", f"{len(surplus)} server(s) beyond the count")
@@ -626,7 +714,6 @@ def _step_delete_servers(operation: Operation) -> _Step:
     for instance in doomed:
         gateway.delete_server(instance.server_id)
         _instance_set_state(instance, Instance.State.DELETING, at=timezone.now())
-        instance.save()
     return _Step(
         next_step=_next_cleanup(operation, "wait_deleted"), countdown=settings.CLOUD_POLL_SECONDS
     )
@@ -679,7 +766,7 @@ STEPS: dict[str, Callable[[Operation], _Step]] = {
 
 
 @transaction.atomic
-def operation_retry(*, operation: Operation) -> Operation:
+def operation_retry(*, operation: Operation, user=None) -> Operation:
     """Run a failed or cancelled operation again from its first step."""
     operation = Operation.objects.select_for_update().get(pk=operation.pk)
     if not operation.is_terminal:
@@ -703,13 +790,14 @@ def operation_retry(*, operation: Operation) -> Operation:
     operation.error, operation.finished = "", None
     operation.deadline = timezone.now() + timedelta(seconds=timeout)
     _note(operation, "retried")
+    _audit(operation, AuditEvent.Action.OPERATION_RETRIED, user=user)
     _schedule(operation)
     logger.info("Operation retried operation=%s stack=%s", operation.id, stack.name)
     return operation
 
 
 @transaction.atomic
-def operation_mark_failed(*, operation: Operation, reason: str) -> None:
+def operation_mark_failed(*, operation: Operation, reason: str, user=None) -> None:
     """An operator's verdict on a stuck operation: it ends FAILED now, with the reason."""
     operation = Operation.objects.select_for_update().get(pk=operation.pk)
     if operation.is_terminal:
@@ -719,6 +807,9 @@ def operation_mark_failed(*, operation: Operation, reason: str) -> None:
     stack.error = reason
     stack.save(update_fields=["state", "error", "updated"])
     operation.error = reason
+    _audit(
+        operation, AuditEvent.Action.OPERATION_MARKED_FAILED, user=user, details={"reason": reason}
+    )
     _finish(operation, Operation.State.FAILED, reason)
 
 
@@ -791,12 +882,10 @@ def project_reconcile(*, project: Project) -> dict[str, int]:
             server = by_id.get(instance.server_id)
             if server is None:
                 _instance_set_state(instance, Instance.State.DELETED, at=now)
-                instance.save()
                 counts["gone"] += 1
                 touched_stacks.add(instance.stack_id)
             elif server.status in KNOWN_SERVER_STATES and server.status != instance.state:
                 _instance_set_state(instance, server.status, at=now)
-                instance.save()
                 counts["changed"] += 1
 
         # A stack whose every server vanished is over.
@@ -930,6 +1019,9 @@ def webhook_deliver(*, delivery_id: int) -> float | None:
     elif delivery.attempts >= settings.WEBHOOK_MAX_ATTEMPTS:
         delivery.state = WebhookDelivery.State.FAILED
     delivery.save()
+    metrics.webhook_attempt_observe(
+        delivery.state.lower() if delivery.state != WebhookDelivery.State.PENDING else "retry"
+    )
     logger.info(
         "Webhook attempt delivery=%s stack=%s event=%s status=%s state=%s",
         delivery.pk,

@@ -10,4 +10,5 @@ urlpatterns = [
     path("stacks/<str:stack_name>", api.StackDetailView.as_view(), name="api-stack-detail"),
     path("flavors", api.FlavorListView.as_view(), name="api-flavor-list"),
     path("images", api.ImageListView.as_view(), name="api-image-list"),
+    path("audit", api.AuditListView.as_view(), name="api-audit-list"),
 ]

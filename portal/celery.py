@@ -21,6 +21,8 @@ TASK_QUEUE_KINDS = {
     "compute.reconcile_project": "reconciliation",
     "compute.refresh_catalogs": "reconciliation",
     "compute.refresh_catalog": "reconciliation",
+    "billing.close_statements": "billing",
+    "billing.close_statement": "billing",
 }
 
 

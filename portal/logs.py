@@ -3,10 +3,16 @@
 The seed's clients put `access_token` in URLs, and request lines are logged by the development
 server, gunicorn and Django itself; every handler carries `RedactSecretsFilter`, which masks
 secrets in the final message whatever logger produced it.
+
+Lines are readable text locally and JSON in production (`LOG_FORMAT`), each with the id of
+the API request it belongs to.
 """
 
+import contextvars
+import json
 import logging
 import re
+import time
 
 from django.views.debug import SafeExceptionReporterFilter
 
@@ -67,3 +73,46 @@ class SecretsExceptionReporterFilter(SafeExceptionReporterFilter):
             if key in meta:
                 meta[key] = redact(str(meta[key]))
         return meta
+
+
+# --- request ids ----------------------------------------------------------------------------
+
+# The id of the API request whose work is under way in this thread or task: set by the
+# request middleware, carried in task message headers, and set again from an operation's
+# stored id when a task runs for it, so that one id follows a stack from the API request
+# through its Celery tasks and cloud calls.
+request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
+
+
+def current_request_id() -> str:
+    return request_id_var.get()
+
+
+class RequestIdFilter(logging.Filter):
+    """Stamps each record with the current request id (`-` when there is none)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not getattr(record, "request_id", ""):
+            record.request_id = request_id_var.get() or "-"
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, request id, process."""
+
+    converter = time.gmtime
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "at": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": getattr(record, "request_id", "-"),
+            "process": record.process,
+        }
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exception"] = record.exc_text
+        return json.dumps(entry, ensure_ascii=False)

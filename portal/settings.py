@@ -43,6 +43,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "oauth2_provider",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "portal",
     "accounts",
     "compute",
@@ -51,6 +53,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files straight from gunicorn, compressed and cached for ever by their hashed names.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "portal.middleware.RequestLogMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -82,6 +86,13 @@ DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'portal.sqlite3'}"),
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A database host that does not answer fails a request (and /readyz) in seconds instead
+    # of holding a worker until the operating system gives up.
+    DATABASES["default"].setdefault("OPTIONS", {})
+    DATABASES["default"]["OPTIONS"]["connect_timeout"] = env.int(
+        "DATABASE_CONNECT_TIMEOUT", default=5
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The local default runs web, worker and beat on one SQLite file: wait for the write
     # lock instead of failing, and let readers run beside a writer.
@@ -122,8 +133,22 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# `manage.py collectstatic` gathers every static file here; whitenoise serves them.
+STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Production serves collected, compressed files under hashed names (cached for ever);
+    # locally Django's finders serve them straight from the sources.
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if PRODUCTION
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+# Locally whitenoise finds files in the sources on each request: no collectstatic needed.
+WHITENOISE_USE_FINDERS = not PRODUCTION
+WHITENOISE_AUTOREFRESH = not PRODUCTION
 
 # --- API -------------------------------------------------------------------------------------
 
@@ -138,6 +163,31 @@ REST_FRAMEWORK = {
     ],
     "EXCEPTION_HANDLER": "portal.api.envelope_exception_handler",
     "UNAUTHENTICATED_USER": None,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+
+# The OpenAPI schema at /api/schema/, browsed with Swagger UI (/api/docs/) and Redoc
+# (/api/redoc/) from the sidecar package's files: no CDN, works on a closed network.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "IPAAS portal API",
+    "DESCRIPTION": (
+        "Stacks of OpenStack servers for a tenant's programs. Every answer is an envelope "
+        "`{status, message, data}` whose `status` equals the HTTP status. Send the token from "
+        "`POST /oauth/token` as `Authorization: Bearer <token>` (preferred) or, as the seed's "
+        "clients do, as the `access_token` query parameter."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "portal.openapi.add_plain_django_endpoints",
+    ],
 }
 
 API_SCOPES = {
@@ -195,6 +245,15 @@ WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
 WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5.0)
 WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=10.0)
 
+# --- Billing --------------------------------------------------------------------------------
+
+# Instance states that are billed; time in any other state is free.
+BILLING_BILLABLE_STATES = env.list(
+    "BILLING_BILLABLE_STATES", default=["ACTIVE", "PAUSED", "SUSPENDED", "SHUTOFF"]
+)
+# Limitation: one currency per portal; every price is in it, and statements are too.
+BILLING_CURRENCY = env.str("BILLING_CURRENCY", default="EUR")
+
 # --- Jobs ------------------------------------------------------------------------------------
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
@@ -209,7 +268,15 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
         "polling_interval": 0.2,
     }
+if CELERY_BROKER_URL.startswith(("amqp://", "amqps://", "pyamqp://")):
+    # RabbitMQ confirms each message once it holds it (on disk, for a durable queue): a send
+    # that returns was not lost in a socket buffer when the broker went down.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"confirm_publish": True}
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=4.0)
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# Workers log through the portal's handlers (redaction, request ids, JSON), not Celery's own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -223,9 +290,11 @@ CELERY_TASK_DEFAULT_QUEUE = CELERY_QUEUE_PREFIX
 CELERY_TASK_QUEUES = celery_queues_for(CELERY_QUEUE_PREFIX)
 CELERY_TASK_ROUTES = celery_routes_for(CELERY_QUEUE_PREFIX)
 CELERY_TASK_DEFAULT_DELIVERY_MODE = "persistent"
+WATCHDOG_INTERVAL_SECONDS = env.float("WATCHDOG_INTERVAL_SECONDS", default=60.0)
 CELERY_BEAT_SCHEDULE = {
-    "watchdog": {"task": "compute.watchdog", "schedule": 60.0},
+    "watchdog": {"task": "compute.watchdog", "schedule": WATCHDOG_INTERVAL_SECONDS},
     "reconcile": {"task": "compute.reconcile_all", "schedule": float(RECONCILE_INTERVAL_SECONDS)},
+    "close-statements": {"task": "billing.close_statements", "schedule": 6 * 3600.0},
     "refresh-catalogs": {
         "task": "compute.refresh_catalogs",
         "schedule": float(CATALOG_MAX_AGE_SECONDS) / 2,
@@ -235,18 +304,29 @@ CELERY_BEAT_SCHEDULE = {
 # --- Logs ------------------------------------------------------------------------------------
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# "json": one JSON object per line, for a log collector (production's default); "line": text.
+LOG_FORMAT = env.str("LOG_FORMAT", default="json" if PRODUCTION else "line")
+if LOG_FORMAT not in ("json", "line"):
+    raise ImproperlyConfigured("LOG_FORMAT must be 'json' or 'line'.")
+LOG_FORMATTERS = {
+    "line": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    "json": {"()": "portal.logs.JsonFormatter"},
+}
+LOG_FILTERS = {
+    "redact_secrets": {"()": "portal.logs.RedactSecretsFilter"},
+    "request_id": {"()": "portal.logs.RequestIdFilter"},
+}
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact_secrets": {"()": "portal.logs.RedactSecretsFilter"}},
-    "formatters": {
-        "line": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-    },
+    "filters": LOG_FILTERS,
+    "formatters": LOG_FORMATTERS,
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "line",
-            "filters": ["redact_secrets"],
+            "formatter": LOG_FORMAT,
+            # Redaction first: the request id filter never sees an unredacted message.
+            "filters": ["redact_secrets", "request_id"],
         },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
@@ -266,6 +346,23 @@ LOGGING = {
 }
 DEFAULT_EXCEPTION_REPORTER_FILTER = "portal.logs.SecretsExceptionReporterFilter"
 
+# --- Health and metrics ----------------------------------------------------------------------
+
+# Seconds each dependency check of /readyz may take (database, broker, cache, each Keystone).
+READYZ_TIMEOUT_SECONDS = env.float("READYZ_TIMEOUT_SECONDS", default=2.0)
+# /metrics answers a request that passes every guard set here, and nobody when none is set:
+# a bearer token, and networks (CIDRs) the scraper's address must be in. Behind a reverse
+# proxy every request comes from the proxy's address: use the token, or keep the proxy from
+# forwarding /metrics.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS = env.list(
+    "METRICS_ALLOWED_NETWORKS", default=[] if PRODUCTION else ["127.0.0.1/32", "::1/128"]
+)
+# A Celery worker serves its own metrics on this port when set (0: off); no token there, so
+# bind it to a private address.
+METRICS_WORKER_PORT = env.int("METRICS_WORKER_PORT", default=0)
+METRICS_WORKER_ADDRESS = env.str("METRICS_WORKER_ADDRESS", default="127.0.0.1")
+
 # --- Security --------------------------------------------------------------------------------
 
 SECURE_REFERRER_POLICY = "no-referrer"
@@ -276,6 +373,8 @@ SESSION_COOKIE_HTTPONLY = True
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    # Load balancers and scrapers probe over plain HTTP inside the network.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True

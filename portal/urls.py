@@ -1,20 +1,30 @@
-"""The portal's URLs: the seed's API, the token endpoint, the pages and admin."""
+"""The portal's URLs: the seed's API, the token endpoint, API docs, health, pages and admin."""
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from accounts.views import AccessTokenView, home
-from portal import views
+from portal import health, metrics, views
 
 urlpatterns = [
     path("oauth/token", AccessTokenView.as_view(), name="oauth-token"),
     path("oauth/token/", AccessTokenView.as_view()),
     path("openstack/", include("compute.urls")),
+    path("openstack/", include("billing.urls")),
+    path("billing/", include("billing.page_urls")),
+    path("", include("accounts.page_urls")),  # before `login/` below: sign-in is throttled
+    path("", include("compute.page_urls")),
     path("admin/", admin.site.urls),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("healthz", views.healthz, name="healthz"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics.metrics_view, name="metrics"),
     path("", home, name="home"),
 ]
 

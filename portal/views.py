@@ -1,6 +1,5 @@
-"""Project-wide views: health, and error pages that answer API paths in the envelope."""
+"""Project-wide views: error pages that answer API paths in the envelope."""
 
-from django.http import JsonResponse
 from django.views import defaults
 
 from portal.api import envelope_json
@@ -23,8 +22,3 @@ def server_error(request):
     if _wants_json(request):
         return envelope_json(status_code=500, message="Internal error; it has been logged.")
     return defaults.server_error(request)
-
-
-def healthz(request):
-    """The process is up and answering; `/readyz` checks its dependencies."""
-    return JsonResponse({"status": "ok"})

@@ -3,8 +3,6 @@
 import time
 from dataclasses import dataclass
 
-import pytest
-
 from accounts.tests.factories import ApiClientFactory, TenantFactory, issue_token
 from compute.models import Project, Stack
 
@@ -25,18 +23,6 @@ def make_tenant(cloud, *, name: str, project_name: str) -> TenantSetup:
     project = Project.objects.create(tenant=tenant, cloud=cloud, name=project_name)
     client = ApiClientFactory(tenant=tenant)
     return TenantSetup(tenant, project, client, issue_token(client))
-
-
-@pytest.fixture
-def devel(portal_cloud):
-    """Tenant `acme` owning the cloudsim project `devel`, where user `demo` is a member."""
-    return make_tenant(portal_cloud, name="acme", project_name="devel")
-
-
-@pytest.fixture
-def staging(portal_cloud):
-    """Tenant `globex` owning the cloudsim project `staging` (user `alice`)."""
-    return make_tenant(portal_cloud, name="globex", project_name="staging")
 
 
 def wait_for(predicate, *, timeout: float = 30.0, interval: float = 0.05, what: str = ""):

@@ -1,4 +1,5 @@
 import json
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -7,12 +8,22 @@ from django.db import transaction
 
 from accounts import services
 from accounts.models import ApiClient
+from billing.models import FlavorPrice
 from compute.models import Cloud, Project
 
 DEMO_TENANT = "demo"
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "demo"
 DEMO_CLIENT_NAME = "demo-client"
+# Hourly prices of cloudsim's flavors, and a default for any other flavor.
+DEMO_PRICES = {
+    "*": "0.0200",
+    "1": "0.0100",
+    "2": "0.0400",
+    "3": "0.0800",
+    "4": "0.1600",
+    "5": "0.3200",
+}
 
 
 class Command(BaseCommand):
@@ -34,6 +45,14 @@ class Command(BaseCommand):
 
         cloud, _ = Cloud.objects.get_or_create(name="cloudsim", defaults={"region": "RegionOne"})
         Project.objects.get_or_create(tenant=tenant, name="devel", defaults={"cloud": cloud})
+        if not FlavorPrice.objects.exists():
+            for flavor_id, price in DEMO_PRICES.items():
+                FlavorPrice.objects.create(
+                    flavor_id=flavor_id,
+                    price_per_hour=price,
+                    currency=settings.BILLING_CURRENCY,
+                    effective_from=datetime(2020, 1, 1, tzinfo=UTC),
+                )
 
         credentials_file = settings.VAR_DIR / "demo-client.json"
         client = ApiClient.objects.filter(tenant=tenant, name=DEMO_CLIENT_NAME).first()

@@ -1,0 +1,91 @@
+"""Who a signed-in person is in the tenant they are looking at, and what their role lets them do.
+
+Pages check roles here, on the server, whatever buttons the templates show or hide: owner >
+member > viewer. A person sees only the tenant chosen in their session (or their first), so
+another tenant's objects are simply not found.
+"""
+
+import functools
+import zoneinfo
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import render
+from django.utils import timezone
+
+from accounts.models import Membership
+
+ROLE_RANK = {Membership.Role.VIEWER: 0, Membership.Role.MEMBER: 1, Membership.Role.OWNER: 2}
+SESSION_TENANT = "tenant_id"
+SESSION_TIMEZONE = "timezone"
+
+
+def person_membership(request) -> Membership | None:
+    """The person's membership in the tenant chosen this session, else in their first tenant.
+
+    The same choice as `accounts.selectors.person_tenant`, with the role; kept on the request
+    so that a page and its layout ask the database once.
+    """
+    if not hasattr(request, "_membership"):
+        memberships = list(
+            request.user.memberships.select_related("tenant")
+            .filter(tenant__is_active=True)
+            .order_by("tenant__name")
+        )
+        chosen = request.session.get(SESSION_TENANT)
+        request._memberships = memberships
+        request._membership = next(
+            (m for m in memberships if m.tenant_id == chosen),
+            memberships[0] if memberships else None,
+        )
+    return request._membership
+
+
+def person_memberships(request) -> list[Membership]:
+    """Every tenant the person may switch to, with their role there."""
+    person_membership(request)
+    return request._memberships
+
+
+def may(membership: Membership | None, role: str) -> bool:
+    """Whether a membership's role is at least `role`."""
+    return membership is not None and ROLE_RANK[membership.role] >= ROLE_RANK[role]
+
+
+def session_timezone(request):
+    """The time zone the person chose for this session, else the portal's (UTC)."""
+    name = request.session.get(SESSION_TIMEZONE)
+    if name:
+        try:
+            return zoneinfo.ZoneInfo(name)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            pass
+    return timezone.get_default_timezone()
+
+
+def tenant_page(role: str = Membership.Role.VIEWER):
+    """A page of the person's current tenant: signed in, in a tenant, with at least `role`.
+
+    The view gets `request.membership` and `request.tenant`, and runs in the person's time
+    zone. A person in no tenant sees a page that says so; one whose role is too low gets 403.
+    """
+
+    def decorator(view):
+        @login_required
+        @functools.wraps(view)
+        def wrapper(request, *args, **kwargs):
+            membership = person_membership(request)
+            if membership is None:
+                return render(request, "accounts/tenant_none.html", status=403)
+            if not may(membership, role):
+                raise PermissionDenied(f"This needs the {role} role.")
+            request.membership, request.tenant = membership, membership.tenant
+            timezone.activate(session_timezone(request))
+            try:
+                return view(request, *args, **kwargs)
+            finally:
+                timezone.deactivate()
+
+        return wrapper
+
+    return decorator

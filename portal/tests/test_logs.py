@@ -1,0 +1,109 @@
+"""Log lines: JSON in production, a request id from the API request into tasks and cloud
+calls, and no secret anywhere in a full create and delete cycle run by a real worker."""
+
+import io
+import json
+import logging
+import uuid
+
+import pytest
+
+from accounts.tests.factories import issue_token
+from compute.models import AuditEvent
+from compute.tests.conftest import create_body, image_id, wait_for_stack
+from portal.logs import JsonFormatter, RedactSecretsFilter, RequestIdFilter, request_id_var
+
+
+def test_a_json_line_carries_the_request_id_and_no_secret():
+    record = logging.LogRecord(
+        "compute.services", logging.INFO, __file__, 1, "GET /x?access_token=%s", ("tok3n",), None
+    )
+    bound = request_id_var.set("req-1")
+    try:
+        RedactSecretsFilter().filter(record)
+        RequestIdFilter().filter(record)
+    finally:
+        request_id_var.reset(bound)
+
+    line = json.loads(JsonFormatter().format(record))
+
+    assert line["request_id"] == "req-1"
+    assert line["level"] == "INFO"
+    assert line["logger"] == "compute.services"
+    assert "tok3n" not in line["message"]
+    assert line["at"].endswith("Z")
+
+
+@pytest.fixture
+def captured_log():
+    """Everything the configured console handler writes, the portal's loggers at DEBUG."""
+    root = logging.getLogger()
+    handler = next(
+        h for h in root.handlers if any(isinstance(f, RedactSecretsFilter) for f in h.filters)
+    )
+    buffer = io.StringIO()
+    previous_stream = handler.setStream(buffer)
+    ours = ("", "portal", "compute", "accounts", "portal.cloud_calls", "django")
+    previous = {name: logging.getLogger(name).level for name in ours}
+    for name in ours:
+        logging.getLogger(name).setLevel(logging.DEBUG)
+    yield buffer
+    handler.setStream(previous_stream)
+    for name, level in previous.items():
+        logging.getLogger(name).setLevel(level)
+
+
+@pytest.mark.usefixtures("worker")
+def test_a_full_stack_cycle_logs_its_request_ids_into_tasks_and_cloud_calls_and_no_secret(
+    client, devel, settings, captured_log
+):
+    settings.WEBHOOK_MAX_ATTEMPTS = 1
+    token = client.post(
+        "/oauth/token",
+        {
+            "grant_type": "client_credentials",
+            "client_id": devel.client.client_id,
+            "client_secret": devel.client.plain_secret,
+        },
+    ).json()["access_token"]
+    create_id, delete_id = f"create-{uuid.uuid4().hex}", f"delete-{uuid.uuid4().hex}"
+    body = create_body(image_id=image_id(client, devel), callback_url="http://127.0.0.1:1/hook")
+    created = client.post(
+        f"/openstack/compute?access_token={token}", body, HTTP_X_REQUEST_ID=create_id
+    )
+    name = created.json()["data"]["stack_name"]
+    wait_for_stack(name, "ACTIVE")
+    deleted = client.delete(
+        f"/openstack/delete_instances?project_name=devel&stack_name={name}&access_token={token}",
+        HTTP_X_REQUEST_ID=delete_id,
+    )
+    assert deleted.status_code == 200
+    wait_for_stack(name, "DELETED")
+    client.get("/openstack/instances", HTTP_AUTHORIZATION=f"Bearer {issue_token(devel.client)}")
+
+    lines = captured_log.getvalue().splitlines()
+    tagged = {
+        rid: [line for line in lines if f"[{rid}]" in line] for rid in (create_id, delete_id)
+    }
+    create_lines, delete_lines = "\n".join(tagged[create_id]), "\n".join(tagged[delete_id])
+    # From the request, through the worker's steps, to the cloud calls they made.
+    assert "POST /openstack/compute 200" in create_lines
+    assert "Cloud call service=compute call=create_servers outcome=ok" in create_lines
+    assert "Operation finished operation=" in create_lines
+    assert "kind=CREATE state=SUCCEEDED" in create_lines
+    assert "Cloud call service=compute call=delete_server outcome=ok" in delete_lines
+    assert "kind=DELETE state=SUCCEEDED" in delete_lines
+    assert not any(create_id in line for line in tagged[delete_id])
+    actions = dict(AuditEvent.objects.values_list("action", "request_id"))
+    assert actions["stack.active"] == create_id
+    assert actions["stack.deleted"] == delete_id
+
+    captured = captured_log.getvalue()
+    secrets_used = (
+        token,
+        devel.token,
+        devel.client.plain_secret,
+        devel.client.webhook_secret,
+    )
+    for secret in secrets_used:
+        assert secret not in captured

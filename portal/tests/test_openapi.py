@@ -1,0 +1,136 @@
+"""The OpenAPI schema: generated without a warning, served offline, and its examples true."""
+
+import re
+
+import pytest
+from django.core.management import call_command
+from drf_spectacular.generators import SchemaGenerator
+
+from accounts.tests.factories import ApiClientFactory, issue_token
+from compute.models import Cloud, Project
+from compute.tests.conftest import create_body, image_id, launch
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_schema_generates_and_validates_without_a_warning(tmp_path):
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", tmp_path / "s.yaml")
+
+    assert "/openstack/compute:" in (tmp_path / "s.yaml").read_text()
+
+
+def test_swagger_ui_and_redoc_are_served_from_the_sidecar_not_a_cdn(client):
+    for path in ("/api/docs/", "/api/redoc/"):
+        page = client.get(path).content.decode()
+        assert "/static/drf_spectacular_sidecar/" in page, path
+        assert "cdn" not in page.lower(), path
+    assert client.get("/api/schema/").status_code == 200
+    asset = client.get("/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js")
+    assert asset.status_code == 200
+
+
+def _shape_problems(example, actual, where="") -> list[str]:
+    """Where the real answer's structure differs from the example's (values may differ)."""
+    if example is None or actual is None:
+        return []
+    if isinstance(example, dict):
+        if where.endswith(".details"):
+            return []  # free-form by design: what each action records
+        if not isinstance(actual, dict):
+            return [f"{where}: {type(actual).__name__}, documented an object"]
+        # Objects keyed by stack name or by field name: compare their values only.
+        if where.endswith(".errors") or any(k.startswith("stack_r-") for k in example):
+            return [
+                p
+                for value in actual.values()
+                for p in _shape_problems(next(iter(example.values())), value, where + ".*")
+            ]
+        if set(example) != set(actual):
+            return [f"{where}: keys {sorted(actual)}, documented {sorted(example)}"]
+        return [p for k in example for p in _shape_problems(example[k], actual[k], f"{where}.{k}")]
+    if isinstance(example, list):
+        if not isinstance(actual, list):
+            return [f"{where}: {type(actual).__name__}, documented a list"]
+        return [p for item in actual[:3] for p in _shape_problems(example[0], item, where + "[]")]
+    if type(example) is not type(actual):
+        return [f"{where}: {type(actual).__name__}, documented {type(example).__name__}"]
+    return []
+
+
+@pytest.fixture
+def world(client, devel):
+    """A stack in `devel`, a read-only client, and a project whose cloud is unreachable."""
+    stack_name = launch(client, devel)
+    reader = ApiClientFactory(tenant=devel.tenant, scope="billing:read")
+    compute_reader = ApiClientFactory(tenant=devel.tenant, scope="compute:read")
+    Project.objects.create(
+        tenant=devel.tenant, cloud=Cloud.objects.create(name="not-in-clouds-yaml"), name="far"
+    )
+    return {
+        "stack": stack_name,
+        "reader": issue_token(reader),
+        "compute_reader": issue_token(compute_reader),
+    }
+
+
+def _call(client, devel, world, path, method, status):
+    """The request that should answer `status` on the path."""
+    auth = devel.auth()
+    stack = world["stack"]
+    url = path.replace("{stack_name}", stack)
+    project = {"project_name": "far" if status == 503 else "nowhere" if status == 404 else "devel"}
+    if status == 401:
+        return client.generic(method.upper(), url, HTTP_AUTHORIZATION="Bearer not-a-token")
+    if status == 403:
+        # A token whose scopes are all of another part of the API.
+        other = world["compute_reader" if "billing" in path else "reader"]
+        return client.generic(method.upper(), url, HTTP_AUTHORIZATION=f"Bearer {other}")
+    if method == "post":
+        body = create_body(image_id=image_id(client, devel), **project)
+        if status == 400:
+            body["instance_count"] = "21"
+        return client.post(url, body, **auth)
+    if method == "delete":
+        query = {**project, "stack_name": stack}
+        if status == 400:
+            query.pop("stack_name")
+        return client.delete(f"{url}?" + "&".join(f"{k}={v}" for k, v in query.items()), **auth)
+    if path.endswith("{stack_name}") and status == 404:
+        return client.get(url.replace(stack, "stack_r-nothere"), **auth)
+    if status == 400:
+        return client.get(url, **auth)  # the project_name it needs is missing
+    if path.endswith(("/projects", "{stack_name}")) and status == 200:
+        return client.get(url, **auth)
+    return client.get(url, project, **auth)
+
+
+def test_every_documented_example_answers_as_documented(client, devel, world):
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    checked = []
+    for path, methods in schema["paths"].items():
+        if not path.startswith("/openstack/") or path.endswith(".csv"):
+            continue  # a statement's CSV is a file, not an enveloped answer
+        for method, operation in methods.items():
+            for status, answer in operation["responses"].items():
+                for content in answer.get("content", {}).values():
+                    for example in content.get("examples", {}).values():
+                        response = _call(client, devel, world, path, method, int(status))
+                        body = response.json()
+                        where = f"{method.upper()} {path} {status}"
+                        assert response.status_code == int(status), (where, body)
+                        assert body["status"] == int(status), where
+                        problems = _shape_problems(example["value"], body)
+                        assert not problems, (where, problems)
+                        checked.append(where)
+
+    assert len(checked) >= 30, checked
+    assert {re.sub(r" \d+$", "", c) for c in checked} >= {
+        "GET /openstack/instances",
+        "POST /openstack/compute",
+        "DELETE /openstack/delete_instances",
+        "GET /openstack/stacks/{stack_name}",
+        "GET /openstack/audit",
+        "GET /openstack/billing_instances",
+        "GET /openstack/billing_usage",
+        "GET /openstack/billing_statements",
+    }
