@@ -7,13 +7,16 @@ VENV := .venv
 BIN := $(VENV)/bin
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
+# The pages' front-end packages (package.json, its lock): `npm ci` copies their built files
+# into static/vendor/ (static/src/vendor.mjs), which Django serves.
+NPM_STAMP := node_modules/.installed
 
 # The services this machine runs for tests: PostgreSQL, RabbitMQ and Redis on loopback.
 TEST_ENV := DATABASE_URL=$${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/ipaas} \
 	CELERY_BROKER_URL=$${TEST_BROKER_URL:-amqp://guest:guest@127.0.0.1:5672//} \
 	CACHE_URL=$${TEST_CACHE_URL:-rediscache://127.0.0.1:6379/1}
 
-.PHONY: help run test lint format migrate demo broker-folders clean
+.PHONY: help run test lint format migrate demo broker-folders clean chromium
 
 # `make run` starts Procfile.dev under honcho with the virtualenv's tools first on PATH, and
 # points openstacksdk at the clouds.yaml that cloudsim writes. Unbuffered output keeps each
@@ -39,6 +42,14 @@ $(DEV_STAMP): requirements.txt requirements-dev.txt | $(VENV)/bin/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $(RUNTIME_STAMP) $@
 
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+# The browser tests drive Debian's Chromium: Playwright cannot download its own browsers here.
+chromium:
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+
 migrate: $(RUNTIME_STAMP)
 	mkdir -p var
 	$(BIN)/python manage.py migrate --no-input
@@ -50,7 +61,7 @@ demo: migrate
 broker-folders: $(RUNTIME_STAMP)
 	$(BIN)/python scripts/broker_folders.py
 
-run: demo broker-folders
+run: demo broker-folders $(NPM_STAMP)
 	@echo
 	@echo "  IPAAS portal:   http://127.0.0.1:8000   (sign in as demo / demo)"
 	@echo "  Operator admin: http://127.0.0.1:8000/admin/"
@@ -65,7 +76,7 @@ lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: lint
+test: lint $(NPM_STAMP) chromium
 	@# makemigrations --check reads the migration history of a real database.
 	psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='ipaas'" | grep -q 1 \
 		|| createdb -h 127.0.0.1 -U postgres ipaas
@@ -78,4 +89,4 @@ format: $(DEV_STAMP)
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache
+	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache node_modules static/vendor

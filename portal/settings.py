@@ -365,7 +365,10 @@ METRICS_WORKER_ADDRESS = env.str("METRICS_WORKER_ADDRESS", default="127.0.0.1")
 
 # --- Security --------------------------------------------------------------------------------
 
-SECURE_REFERRER_POLICY = "no-referrer"
+# Pages send no referrer to other sites. Not `no-referrer`: under it Chromium sends
+# `Origin: null` with a form's POST, and the CSRF check refuses every form of the pages. The
+# API's answers and the page showing a client secret still say `no-referrer` themselves.
+SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True

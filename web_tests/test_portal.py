@@ -1,0 +1,173 @@
+"""A person's day in the portal, in a real browser: launch, watch, use the API, delete, bill.
+
+Two flows only: each browser test costs seconds, so one walks through everything a member and
+owner does, the other checks what a viewer may not do.
+"""
+
+import re
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+import requests
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from accounts.models import Membership
+from accounts.tests.factories import MembershipFactory, UserFactory
+from billing import services as billing
+from billing.models import FlavorPrice
+from compute.models import Stack
+from web_tests.conftest import readme_screenshot
+
+PASSWORD = "correct horse battery"
+pytestmark = pytest.mark.timeout(180)
+
+
+@pytest.fixture
+def owner(devel):
+    person = UserFactory(username="ada")
+    MembershipFactory(tenant=devel.tenant, user=person, role=Membership.Role.OWNER)
+    FlavorPrice.objects.create(
+        flavor_id="1",
+        price_per_hour=Decimal("0.0125"),
+        currency="EUR",
+        effective_from=timezone.now() - timedelta(days=90),
+    )
+    last_month = (timezone.now().date().replace(day=1) - timedelta(days=1)).replace(day=1)
+    billing.statement_close(project=devel.project, month=last_month)
+    return person
+
+
+def sign_in(page, username: str) -> None:
+    page.goto("/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("link", name="Overview")).to_be_visible()
+
+
+def test_an_owner_launches_watches_uses_the_api_deletes_and_reads_the_bill(
+    worker, owner, devel, cloudsim, context, live_server
+):
+    # Servers that take seconds to boot and to go, so the page is seen while they change.
+    cloudsim.control.config(boot_time=3, delete_time=3)
+    page = context.new_page()
+    sign_in(page, "ada")
+    expect(page.locator(".project-card")).to_contain_text("devel")
+
+    # Launch: the price follows the count before anything is submitted.
+    page.get_by_role("link", name="Stacks").click()
+    page.get_by_role("link", name="Launch a stack").first.click()
+    page.get_by_label("Image").select_option(label="cirros")
+    page.get_by_label("Flavor").select_option(value="1")
+    expect(page.locator("#price-total")).to_have_text("0.0125")
+    page.get_by_label("Number of servers").fill("2")
+    expect(page.locator("#price-total")).to_have_text("0.0250")
+    page.get_by_label("Give each server a floating IP").check()
+    page.get_by_label("Launch as OpenStack user").select_option("demo")
+    page.get_by_role("button", name="Launch stack").click()
+
+    # The stack's page turns ACTIVE by itself: the marker survives, so no reload happened.
+    expect(page).to_have_url(re.compile(r"/stacks/stack_r-[a-z0-9]{8}/$"))
+    stack_name = page.url.rstrip("/").rsplit("/", 1)[-1]
+    expect(page.locator("#stack-state")).to_have_text("CREATING")
+    page.evaluate("window.notReloaded = true")
+    expect(page.locator("#stack-state")).to_have_text("ACTIVE", timeout=60_000)
+    assert page.evaluate("window.notReloaded === true")
+    expect(page.locator("#instance-table .floating-ip")).to_have_count(2)
+    for address in page.locator("#instance-table .floating-ip").all_text_contents():
+        assert re.fullmatch(r"172\.24\.4\.\d+", address.strip())
+    expect(page.locator(".timeline").first).to_contain_text("servers created")
+
+    page.get_by_role("link", name=f"Stacks in {devel.project.name}").click()
+    row = page.locator(f'tr[data-stack="{stack_name}"]')
+    expect(row).to_contain_text("ACTIVE")
+    expect(row.locator(".fixed-ip")).to_have_count(2)
+    readme_screenshot(page, "stacks")
+
+    # An API client: its secret, copied, gets a token that lists the stack's servers.
+    page.get_by_role("link", name="API clients").click()
+    page.get_by_label("Name").fill("ci-robot")
+    page.get_by_role("button", name="Create client").click()
+    expect(page.locator("h1")).to_contain_text("API client created")
+    page.get_by_role("button", name="Copy secret").click()
+    secret = page.evaluate("navigator.clipboard.readText()")
+    assert secret == page.locator("#client-secret").text_content().strip()
+    client_id = page.locator("#client-id").text_content().strip()
+    token = requests.post(
+        f"{live_server.url}/oauth/token",
+        data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret},
+        timeout=10,
+    )
+    assert token.status_code == 200, token.text
+    listed = requests.get(
+        f"{live_server.url}/openstack/instances",
+        headers={"Authorization": f"Bearer {token.json()['access_token']}"},
+        timeout=10,
+    )
+    assert listed.status_code == 200
+    assert len(listed.json()["data"][stack_name]) == 2
+
+    # Delete, after a confirmation; the row leaves the list without a reload.
+    page.goto(f"/stacks/{stack_name}/")
+    page.get_by_role("link", name="Delete stack…").click()
+    page.get_by_role("button", name="Delete stack").click()
+    expect(page).to_have_url(re.compile(r"/projects/devel/stacks/$"))
+    expect(page.locator(f'tr[data-stack="{stack_name}"]')).to_contain_text("DELETING")
+    page.evaluate("window.notReloaded = true")
+    expect(page.locator(f'tr[data-stack="{stack_name}"]')).to_have_count(0, timeout=60_000)
+    expect(page.get_by_text("No stacks in devel yet")).to_be_visible()
+    assert page.evaluate("window.notReloaded === true")
+    assert Stack.objects.get(name=stack_name).state == Stack.State.DELETED
+
+    # Billing: the chart of the month, and last month's statement as CSV.
+    page.get_by_role("link", name="Billing").click()
+    expect(page.locator("svg.daily-cost rect").first).to_be_attached()
+    readme_screenshot(page, "billing")
+    with page.expect_download() as download:
+        page.locator("a.statement-csv").first.click()
+    csv_text = download.value.path().read_text(encoding="utf-8")
+    assert "devel" in csv_text
+    assert date.today().strftime("%Y") in csv_text
+
+
+def test_a_viewer_sees_everything_and_can_change_nothing(devel, context, live_server):
+    viewer = UserFactory(username="vic")
+    MembershipFactory(tenant=devel.tenant, user=viewer, role=Membership.Role.VIEWER)
+    page = context.new_page()
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in_at_phone_width(page)
+
+    page.goto("/projects/devel/stacks/")
+    expect(page.get_by_text("No stacks in devel yet")).to_be_visible()
+    expect(page.get_by_role("link", name="Launch a stack")).to_have_count(0)
+    # At phone width nothing spills sideways: wide tables scroll inside their own box.
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+    forged = page.request.post(
+        "/projects/devel/launch/",
+        form={
+            "csrfmiddlewaretoken": page.locator(
+                "input[name=csrfmiddlewaretoken]"
+            ).first.get_attribute("value"),
+            "image_id": "cirros",
+            "flavor_id": "1",
+            "instance_count": "1",
+            "floating_ip": "false",
+            "user_name": "demo",
+        },
+        headers={"Referer": f"{live_server.url}/projects/devel/stacks/"},
+    )
+    assert forged.status == 403
+    assert not Stack.objects.exists()
+
+
+def sign_in_at_phone_width(page) -> None:
+    page.goto("/login/")
+    page.get_by_label("Username").fill("vic")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    # The menu folds behind its toggler on a phone.
+    page.get_by_role("button", name="Menu").click()
+    expect(page.get_by_role("link", name="Overview")).to_be_visible()
