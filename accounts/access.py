@@ -23,8 +23,7 @@ SESSION_TIMEZONE = "timezone"
 def person_membership(request) -> Membership | None:
     """The person's membership in the tenant chosen this session, else in their first tenant.
 
-    The same choice as `accounts.selectors.person_tenant`, with the role; kept on the request
-    so that a page and its layout ask the database once.
+    Kept on the request, so that a page and its layout ask the database once.
     """
     if not hasattr(request, "_membership"):
         memberships = list(

@@ -1,25 +1,21 @@
-"""Billing pages for the people of a tenant: the dashboard, statements to print or download."""
+"""Billing pages for the people of a tenant: the dashboard, statements to print or download.
+
+Every role of the tenant sees them; months run in UTC, as statements do, while the times shown
+follow the person's time zone (`accounts.access.tenant_page`).
+"""
 
 from decimal import Decimal
 
-from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import render
 from django.utils import timezone
 
-from accounts.selectors import person_tenant
+from accounts.access import tenant_page
 from billing import selectors, services
 from billing.api import csv_response
 from compute.selectors import project_list
 
 CHART_HEIGHT = 120
-
-
-def _tenant_or_404(request):
-    tenant = person_tenant(request)
-    if tenant is None:
-        raise Http404("You belong to no tenant.")
-    return tenant
 
 
 def _chart(days: list) -> dict:
@@ -45,9 +41,11 @@ def _chart(days: list) -> dict:
     }
 
 
-@login_required
+@tenant_page()
 def dashboard(request):
-    tenant = _tenant_or_404(request)
+    """Per project: cost to date, forecast, a daily chart, the costliest servers and stacks,
+    and the closed months' statements."""
+    tenant = request.tenant
     now = timezone.now()
     month = now.date().replace(day=1)
     projects = []
@@ -78,13 +76,13 @@ def dashboard(request):
 
 
 def _statement_or_404(request, statement_id: int):
-    statement = selectors.statement_get(tenant=_tenant_or_404(request), statement_id=statement_id)
+    statement = selectors.statement_get(tenant=request.tenant, statement_id=statement_id)
     if statement is None:
         raise Http404("No such statement.")
     return statement
 
 
-@login_required
+@tenant_page()
 def statement_detail(request, statement_id: int):
     statement = _statement_or_404(request, statement_id)
     return render(
@@ -94,6 +92,6 @@ def statement_detail(request, statement_id: int):
     )
 
 
-@login_required
+@tenant_page()
 def statement_download(request, statement_id: int):
     return csv_response(_statement_or_404(request, statement_id))

@@ -4,6 +4,8 @@ from datetime import date, timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import Membership
@@ -92,3 +94,30 @@ def test_operators_see_prices_statements_and_revenue_per_tenant(client, project,
         "/admin/billing/instanceevent/",
     ):
         assert client.get(url).status_code == 200
+
+
+def test_the_dashboard_asks_as_many_queries_for_twenty_stacks_as_for_one(
+    client, project, member, make_instance
+):
+    price("1", "1.00", utc(2020, 1, 1))
+    started = timezone.now() - timedelta(hours=2)
+    history(make_instance("web-0"), (started, "ACTIVE"))
+    with CaptureQueriesContext(connection) as one:
+        assert client.get("/billing/").status_code == 200
+    for number in range(1, 20):
+        history(make_instance(f"web-{number}"), (started, "ACTIVE"))
+    with CaptureQueriesContext(connection) as twenty:
+        page = client.get("/billing/")
+
+    assert page.status_code == 200
+    assert "40.00" in page.content.decode()  # twenty servers, two hours each at 1.00
+    assert len(twenty) == len(one)
+
+
+def test_a_person_in_no_tenant_sees_no_bill(client, project):
+    client.force_login(UserFactory())
+
+    page = client.get("/billing/")
+
+    assert page.status_code == 403
+    assert "You belong to no tenant yet" in page.content.decode()

@@ -337,3 +337,45 @@ def test_deleting_asks_first_and_then_starts_the_deletion_as_the_person(client, 
     assert stack.state == Stack.State.DELETING
     event = AuditEvent.objects.get(stack=stack, action=AuditEvent.Action.DELETE_REQUESTED)
     assert event.actor_user == person
+
+
+def test_the_stack_page_asks_as_many_queries_for_ten_servers_as_for_one(client, project):
+    sign_in(client, project)
+    small = make_stack(project, servers=1)
+    big = make_stack(project, servers=10)
+    for stack in (small, big):
+        Operation.objects.create(
+            stack=stack,
+            kind=Operation.Kind.CREATE,
+            state=Operation.State.SUCCEEDED,
+            step="finish",
+            deadline=timezone.now(),
+        )
+
+    with CaptureQueriesContext(connection) as one:
+        assert client.get(f"/stacks/{small.name}/").status_code == 200
+    with CaptureQueriesContext(connection) as ten:
+        assert client.get(f"/stacks/{big.name}/").status_code == 200
+
+    assert len(ten) == len(one)
+
+
+def test_a_viewer_sees_every_page_of_the_tenant(client, project):
+    sign_in(client, project, Membership.Role.VIEWER)
+    stack = make_stack(project)
+
+    for path in (
+        "/",
+        "/projects/devel/stacks/",
+        "/projects/devel/stacks/rows/",
+        f"/stacks/{stack.name}/",
+        f"/stacks/{stack.name}/status/",
+        "/billing/",
+        "/clients/",
+        "/members/",
+        "/account/",
+        "/account/password/",
+    ):
+        assert client.get(path).status_code == 200, path
+    assert client.get(f"/stacks/{stack.name}/delete/").status_code == 403
+    assert client.get("/projects/devel/launch/price/").status_code == 403
