@@ -4,6 +4,8 @@ Every role of the tenant sees them; months run in UTC, as statements do, while t
 follow the person's time zone (`accounts.access.tenant_page`).
 """
 
+import calendar
+from datetime import date
 from decimal import Decimal
 
 from django.http import Http404
@@ -15,28 +17,40 @@ from billing import selectors, services
 from billing.api import csv_response
 from compute.selectors import project_list
 
-CHART_HEIGHT = 120
+CHART_HEIGHT = 120  # the bars' area, in the SVG's own units
+BAR_WIDTH = 12
+BAR_STEP = 16  # a bar and the gap after it
+LABEL_SPACE = 16  # under the bars, for the day numbers
 
 
-def _chart(days: list) -> dict:
-    """Bars of a daily cost chart, drawn as SVG on the server: no script, no outside asset."""
-    peak = max((cost for _, cost in days), default=Decimal(0)) or Decimal(1)
-    width = 12
-    bars = [
-        {
-            "x": index * (width + 2),
-            "height": int(cost / peak * CHART_HEIGHT),
-            "y": CHART_HEIGHT - int(cost / peak * CHART_HEIGHT),
-            "day": day,
-            "cost": cost,
-        }
-        for index, (day, cost) in enumerate(days)
+def _chart(days: list, month: date) -> dict:
+    """Bars of a daily cost chart, drawn as SVG on the server: no script, no outside asset.
+
+    A slot for every day of the month, so the month's shape shows from its first day; a day
+    that cost anything keeps a visible sliver however small it is next to the peak.
+    """
+    days_in_month = calendar.monthrange(month.year, month.month)[1]
+    peak = max((cost for _, cost in days), default=Decimal(0))
+    bars = []
+    for day, cost in days:
+        height = int(cost / peak * CHART_HEIGHT) if peak else 0
+        height = max(height, 2) if cost else 0
+        bars.append(
+            {"x": (day.day - 1) * BAR_STEP, "y": CHART_HEIGHT - height, "height": height,
+             "day": day, "cost": cost}
+        )  # fmt: skip
+    labels = [
+        {"x": (number - 1) * BAR_STEP + BAR_WIDTH / 2, "day": number}
+        for number in (1, 8, 15, 22, days_in_month)
     ]
     return {
         "bars": bars,
-        "width": max(len(days), 1) * (width + 2),
-        "height": CHART_HEIGHT,
-        "bar_width": width,
+        "labels": labels,
+        "width": days_in_month * BAR_STEP,
+        "plot_height": CHART_HEIGHT,
+        "height": CHART_HEIGHT + LABEL_SPACE,
+        "label_y": CHART_HEIGHT + LABEL_SPACE - 3,
+        "bar_width": BAR_WIDTH,
         "peak": peak,
     }
 
@@ -60,7 +74,9 @@ def dashboard(request):
             {
                 "project": project,
                 "usage": usage,
-                "chart": _chart(services.daily_costs(project=project, month=month, now=now)),
+                "chart": _chart(
+                    services.daily_costs(project=project, month=month, now=now), month
+                ),
                 "top_instances": [
                     {"line": line, "cost": services.money(line.cost)} for line in top_instances
                 ],

@@ -45,7 +45,10 @@ def browser():
         pytest.fail(
             f"No Chromium at {CHROMIUM}: `make test` installs it (apt-get install chromium)."
         )
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    # The worker, cloudsim and the portal share two cores here: wait longer than the default.
+    expect.set_options(timeout=15_000)
 
     # Playwright's sync API keeps an event loop in this thread; Django refuses database work
     # in a thread with a running loop unless told the caller knows it is synchronous.
@@ -58,11 +61,10 @@ def browser():
         browser.close()
 
 
-@pytest.fixture
-def context(browser, live_server, request):
-    """A fresh browser profile; on failure, a screenshot of each of its pages."""
-    context = browser.new_context(viewport=VIEWPORT, base_url=live_server.url)
-    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
+def _browser_context(browser, live_server, request, **options):
+    """A fresh browser profile on the live portal; on failure, a screenshot of each page."""
+    context = browser.new_context(viewport=VIEWPORT, base_url=live_server.url, **options)
+    # Generous: the machine has two cores, shared with the worker, cloudsim and the portal.
     context.set_default_timeout(15_000)
     yield context
     if getattr(request.node, "call_failed", False):
@@ -70,6 +72,20 @@ def context(browser, live_server, request):
         for number, page in enumerate(context.pages):
             page.screenshot(path=FAILURE_SHOTS / f"{request.node.name}-{number}.png")
     context.close()
+
+
+@pytest.fixture
+def context(browser, live_server, request):
+    """A browser with scripts on, allowed to read back what the page copied."""
+    for context in _browser_context(browser, live_server, request):
+        context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
+        yield context
+
+
+@pytest.fixture
+def context_without_script(browser, live_server, request):
+    """A browser with JavaScript off: the core actions must still work."""
+    yield from _browser_context(browser, live_server, request, java_script_enabled=False)
 
 
 def readme_screenshot(page, name: str) -> None:

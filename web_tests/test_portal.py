@@ -4,8 +4,10 @@ Two flows only: each browser test costs seconds, so one walks through everything
 owner does, the other checks what a viewer may not do.
 """
 
+import json
 import re
-from datetime import date, timedelta
+import subprocess
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -18,6 +20,8 @@ from accounts.tests.factories import MembershipFactory, UserFactory
 from billing import services as billing
 from billing.models import FlavorPrice
 from compute.models import Stack
+from compute.tests.conftest import wait_for_stack
+from compute.tests.factories import InstanceFactory, StackFactory
 from web_tests.conftest import readme_screenshot
 
 PASSWORD = "correct horse battery"
@@ -34,9 +38,33 @@ def owner(devel):
         currency="EUR",
         effective_from=timezone.now() - timedelta(days=90),
     )
-    last_month = (timezone.now().date().replace(day=1) - timedelta(days=1)).replace(day=1)
-    billing.statement_close(project=devel.project, month=last_month)
     return person
+
+
+@pytest.fixture
+def billed_server(devel, owner):
+    """A server that ran from late last month until a minute ago: a bill to chart, a statement.
+
+    Its flavor costs 1.00 an hour, so that even today's first minutes show as a bar.
+    """
+    now = timezone.now()
+    month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    FlavorPrice.objects.create(
+        flavor_id="2", price_per_hour=Decimal("1.00"), currency="EUR",
+        effective_from=now - timedelta(days=90),
+    )  # fmt: skip
+    earlier = StackFactory(
+        project=devel.project, state=Stack.State.DELETED, instance_count=1, flavor_id="2"
+    )
+    server = InstanceFactory(
+        stack=earlier, name=f"{earlier.name}-1", state="DELETED", flavor_id="2"
+    )
+    billing.instance_event_record(
+        instance=server, state="ACTIVE", at=month_start - timedelta(days=3)
+    )
+    billing.instance_event_record(instance=server, state="DELETED", at=now - timedelta(minutes=1))
+    billing.statement_close(project=devel.project, month=(month_start - timedelta(days=1)).date())
+    return server
 
 
 def sign_in(page, username: str) -> None:
@@ -48,13 +76,14 @@ def sign_in(page, username: str) -> None:
 
 
 def test_an_owner_launches_watches_uses_the_api_deletes_and_reads_the_bill(
-    worker, owner, devel, cloudsim, context, live_server
+    worker, owner, billed_server, devel, cloudsim, context, live_server
 ):
     # Servers that take seconds to boot and to go, so the page is seen while they change.
     cloudsim.control.config(boot_time=3, delete_time=3)
     page = context.new_page()
     sign_in(page, "ada")
     expect(page.locator(".project-card")).to_contain_text("devel")
+    readme_screenshot(page, "overview")
 
     # Launch: the price follows the count before anything is submitted.
     page.get_by_role("link", name="Stacks").click()
@@ -66,6 +95,7 @@ def test_an_owner_launches_watches_uses_the_api_deletes_and_reads_the_bill(
     expect(page.locator("#price-total")).to_have_text("0.0250")
     page.get_by_label("Give each server a floating IP").check()
     page.get_by_label("Launch as OpenStack user").select_option("demo")
+    readme_screenshot(page, "launch")
     page.get_by_role("button", name="Launch stack").click()
 
     # The stack's page turns ACTIVE by itself: the marker survives, so no reload happened.
@@ -79,6 +109,7 @@ def test_an_owner_launches_watches_uses_the_api_deletes_and_reads_the_bill(
     for address in page.locator("#instance-table .floating-ip").all_text_contents():
         assert re.fullmatch(r"172\.24\.4\.\d+", address.strip())
     expect(page.locator(".timeline").first).to_contain_text("servers created")
+    readme_screenshot(page, "stack")
 
     page.get_by_role("link", name=f"Stacks in {devel.project.name}").click()
     row = page.locator(f'tr[data-stack="{stack_name}"]')
@@ -94,6 +125,7 @@ def test_an_owner_launches_watches_uses_the_api_deletes_and_reads_the_bill(
     page.get_by_role("button", name="Copy secret").click()
     secret = page.evaluate("navigator.clipboard.readText()")
     assert secret == page.locator("#client-secret").text_content().strip()
+    expect(page.locator("#curl-example")).to_contain_text(secret)
     client_id = page.locator("#client-id").text_content().strip()
     token = requests.post(
         f"{live_server.url}/oauth/token",
@@ -109,6 +141,15 @@ def test_an_owner_launches_watches_uses_the_api_deletes_and_reads_the_bill(
     assert listed.status_code == 200
     assert len(listed.json()["data"][stack_name]) == 2
 
+    # The page's own command lines, copied and pasted into a shell, do the same.
+    page.get_by_role("button", name="Copy commands").click()
+    commands = page.evaluate("navigator.clipboard.readText()")
+    pasted = subprocess.run(  # noqa: S603 - the shell runs what the page offered to copy
+        ["/bin/bash", "-c", commands], capture_output=True, text=True, timeout=30, check=False
+    )
+    assert pasted.returncode == 0, pasted.stderr
+    assert len(json.loads(pasted.stdout)["data"][stack_name]) == 2
+
     # Delete, after a confirmation; the row leaves the list without a reload.
     page.goto(f"/stacks/{stack_name}/")
     page.get_by_role("link", name="Delete stack…").click()
@@ -121,15 +162,22 @@ def test_an_owner_launches_watches_uses_the_api_deletes_and_reads_the_bill(
     assert page.evaluate("window.notReloaded === true")
     assert Stack.objects.get(name=stack_name).state == Stack.State.DELETED
 
-    # Billing: the chart of the month, and last month's statement as CSV.
+    # Billing: the chart of the month, and last month's statement as CSV with its server.
     page.get_by_role("link", name="Billing").click()
-    expect(page.locator("svg.daily-cost rect").first).to_be_attached()
+    chart = page.locator("svg.daily-cost")
+    expect(chart).to_be_visible()
+    # Every day of this month so far cost something: each has a bar with height.
+    heights = chart.locator("rect").evaluate_all(
+        "bars => bars.map(bar => bar.height.baseVal.value)"
+    )
+    assert len(heights) == timezone.now().day
+    assert all(height > 0 for height in heights)
     readme_screenshot(page, "billing")
     with page.expect_download() as download:
         page.locator("a.statement-csv").first.click()
     csv_text = download.value.path().read_text(encoding="utf-8")
     assert "devel" in csv_text
-    assert date.today().strftime("%Y") in csv_text
+    assert billed_server.name in csv_text
 
 
 def test_a_viewer_sees_everything_and_can_change_nothing(devel, context, live_server):
@@ -142,8 +190,14 @@ def test_a_viewer_sees_everything_and_can_change_nothing(devel, context, live_se
     page.goto("/projects/devel/stacks/")
     expect(page.get_by_text("No stacks in devel yet")).to_be_visible()
     expect(page.get_by_role("link", name="Launch a stack")).to_have_count(0)
-    # At phone width nothing spills sideways: wide tables scroll inside their own box.
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    # At phone width nothing spills sideways on any page: wide tables scroll in their own box.
+    for path in ("/", "/projects/devel/stacks/", "/billing/", "/clients/", "/members/"):
+        page.goto(path)
+        expect(page.locator("h1")).to_be_visible()
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), path
+    expect(page.get_by_role("button", name="Create client")).to_have_count(0)
+    readme_screenshot(page, "phone-members")
+    page.goto("/projects/devel/stacks/")
 
     forged = page.request.post(
         "/projects/devel/launch/",
@@ -171,3 +225,35 @@ def sign_in_at_phone_width(page) -> None:
     # The menu folds behind its toggler on a phone.
     page.get_by_role("button", name="Menu").click()
     expect(page.get_by_role("link", name="Overview")).to_be_visible()
+
+
+def test_the_core_actions_work_without_javascript(worker, devel, context_without_script):
+    person = UserFactory(username="nojs")
+    MembershipFactory(tenant=devel.tenant, user=person, role=Membership.Role.MEMBER)
+    page = context_without_script.new_page()
+    page.goto("/login/")
+    page.get_by_label("Username").fill("nojs")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    # Without script the menu stays unfolded and sign-out is a plain button.
+    expect(page.get_by_role("link", name="Overview")).to_be_visible()
+
+    page.goto("/projects/devel/launch/")
+    page.get_by_label("Image").select_option(label="cirros")
+    page.get_by_label("Number of servers").fill("1")
+    page.get_by_label("Launch as OpenStack user").select_option("demo")
+    page.get_by_role("button", name="Launch stack").click()
+    expect(page).to_have_url(re.compile(r"/stacks/stack_r-[a-z0-9]{8}/$"))
+    stack_name = page.url.rstrip("/").rsplit("/", 1)[-1]
+
+    # Nothing updates by itself without script: the person reloads.
+    wait_for_stack(stack_name, Stack.State.ACTIVE, timeout=60)
+    page.reload()
+    expect(page.locator("#stack-state")).to_have_text("ACTIVE")
+    page.get_by_role("link", name="Delete stack…").click()
+    page.get_by_role("button", name="Delete stack").click()
+    expect(page).to_have_url(re.compile(r"/projects/devel/stacks/$"))
+    wait_for_stack(stack_name, Stack.State.DELETED, timeout=60)
+
+    page.get_by_role("button", name="Sign out").last.click()
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
