@@ -53,6 +53,8 @@ def may(membership: Membership | None, role: str) -> bool:
 
 def session_timezone(request):
     """The time zone the person chose for this session, else the portal's (UTC)."""
+    # Limitation: the choice lives in the session only, so a person picks their zone again
+    # after each sign-in; there is no per-person setting stored in the database.
     name = request.session.get(SESSION_TIMEZONE)
     if name:
         try:

@@ -123,7 +123,7 @@ def membership_invite(*, tenant: Tenant, identifier: str, role: str) -> tuple[Me
     login had to be made for them.
 
     A person with no login gets one named after what was typed, without a usable password:
-    they cannot sign in until an operator or a password reset sets one.
+    they cannot sign in until an operator sets one.
     """
     identifier = identifier.strip()
     users = get_user_model().objects
@@ -132,6 +132,8 @@ def membership_invite(*, tenant: Tenant, identifier: str, role: str) -> tuple[Me
         or users.filter(email__iexact=identifier).order_by("pk").first()
     )
     made = user is None
+    # Limitation: no invitation mail goes out and the portal has no password reset, so an
+    # operator must set a password (admin) before a newly made login can sign in.
     if made:
         user = users.create(username=identifier, email=identifier if "@" in identifier else "")
         user.set_unusable_password()
