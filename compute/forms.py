@@ -55,6 +55,12 @@ class StackLaunchForm(forms.Form):
         )
         if catalog.member_names:
             self.fields["user_name"].initial = catalog.member_names[0]
+        # A long list is drawn as a list box, which, unlike a drop-down, chooses nothing by
+        # itself: start on the first image and the cheapest flavor, as the price box does.
+        for name in ("image_id", "flavor_id"):
+            choices = self.fields[name].widget.choices
+            if choices:
+                self.fields[name].initial = choices[0][0]
 
     def clean(self):
         fields = {name: self.data.get(name, "") for name in StackCreateSerializer().fields}

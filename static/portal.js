@@ -20,19 +20,27 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   }
 
-  // A filter box over a long select keeps only the options whose label matches.
+  // A filter box over a long select keeps only the options whose label matches: as a phrase
+  // ("8 vcpu 8 gb" finds "8 vCPU · 8 GB RAM"), else every typed word anywhere in the label.
+  const plain = (text) => text.toLowerCase().replace(/[^a-z0-9.]+/g, " ").trim();
   for (const box of document.querySelectorAll("input[data-filter-for]")) {
     const select = document.getElementById(box.dataset.filterFor);
     box.hidden = false;
     box.addEventListener("input", () => {
-      const words = box.value.toLowerCase().split(/\s+/).filter(Boolean);
+      const query = plain(box.value);
+      const words = query.split(" ").filter(Boolean);
+      const labels = [...select.options].map((option) => plain(option.textContent));
+      const phrase = labels.some((label) => label.includes(query));
       let first = null;
-      for (const option of select.options) {
-        const label = option.textContent.toLowerCase();
-        option.hidden = !words.every((word) => label.includes(word));
+      [...select.options].forEach((option, index) => {
+        const label = labels[index];
+        option.hidden = phrase
+          ? !label.includes(query)
+          : !words.every((word) => label.includes(word));
         if (!option.hidden && first === null) first = option;
-      }
-      if (first && select.selectedOptions[0]?.hidden) {
+      });
+      const chosen = select.selectedOptions[0];
+      if (first && (!chosen || chosen.hidden)) {
         select.value = first.value;
         select.dispatchEvent(new Event("change", { bubbles: true }));
       }

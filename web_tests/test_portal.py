@@ -19,9 +19,9 @@ from accounts.models import Membership
 from accounts.tests.factories import MembershipFactory, UserFactory
 from billing import services as billing
 from billing.models import FlavorPrice
-from compute.models import Stack
+from compute.models import ProjectCatalog, Stack
 from compute.tests.conftest import wait_for_stack
-from compute.tests.factories import InstanceFactory, StackFactory
+from compute.tests.factories import InstanceFactory, StackFactory, catalog_for
 from web_tests.conftest import readme_screenshot
 
 PASSWORD = "correct horse battery"
@@ -257,3 +257,33 @@ def test_the_core_actions_work_without_javascript(worker, devel, context_without
 
     page.get_by_role("button", name="Sign out").last.click()
     expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+
+
+def test_a_long_flavor_list_is_narrowed_as_the_person_types(devel, context):
+    person = UserFactory(username="lin")
+    MembershipFactory(tenant=devel.tenant, user=person, role=Membership.Role.MEMBER)
+    sizes = [(vcpus, ram) for vcpus in (1, 2, 4, 8) for ram in (2048, 4096, 8192)]
+    catalog_for(devel.project)
+    ProjectCatalog.objects.filter(project=devel.project).update(
+        flavors=[
+            {"id": f"f{n}", "name": f"g{n}.{vcpus}x{ram // 1024}", "vcpus": vcpus,
+             "ram_mb": ram, "disk_gb": 20}
+            for n, (vcpus, ram) in enumerate(sizes)
+        ]
+    )  # fmt: skip
+    FlavorPrice.objects.create(
+        flavor_id="f11", price_per_hour=Decimal("0.5000"), currency="EUR",
+        effective_from=timezone.now() - timedelta(days=1),
+    )  # fmt: skip
+    page = context.new_page()
+    sign_in(page, "lin")
+
+    page.goto("/projects/devel/launch/")
+    flavors = page.get_by_label("Flavor", exact=True)
+    expect(flavors.locator("option")).to_have_count(12)
+    page.get_by_placeholder("Filter flavors by name or size").fill("8 vCPU 8 GB")
+
+    # One flavor is left, it is chosen, and the price follows it without a submit.
+    expect(flavors.locator("option:not([hidden])")).to_have_count(1)
+    expect(flavors).to_have_value("f11")
+    expect(page.locator("#price-total")).to_have_text("0.5000")
