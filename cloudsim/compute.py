@@ -561,11 +561,12 @@ def server_create(ctx: Ctx) -> Reply:
         raise SimError(400, "Flavor %s could not be found." % flavor_id)
     image_id = _ref_id(data.get("imageRef", ""))
     image = state.images.get(image_id)
+    # Nova's words for an image Glance does not show the project: they name no image.
     if image is None:
         # Limitation: there is no block storage, so a server cannot boot from a volume.
-        raise SimError(400, "Image %s could not be found." % image_id)
+        raise SimError(400, "Can not find requested image")
     if image["visibility"] == "private" and image["owner"] != ctx.project_id and not ctx.is_admin:
-        raise SimError(400, "Image %s could not be found." % image_id)
+        raise SimError(400, "Can not find requested image")
     if data.get("key_name"):
         # Limitation: there are no key pairs, so any key_name is unknown, as Nova says.
         raise SimError(400, "Invalid key_name provided.")
