@@ -90,3 +90,16 @@ format: $(DEV_STAMP)
 
 clean:
 	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache node_modules static/vendor
+
+# The real OpenStack of realcloud/ (Keystone, Glance, Placement, Nova with the fake driver,
+# Neutron): one per machine, under $(REALCLOUD_HOME), installed there once. Needs root.
+REALCLOUD_HOME ?= /opt/ipaas-realcloud
+export REALCLOUD_HOME
+
+.PHONY: realcloud-up realcloud-down
+
+realcloud-up:
+	bash realcloud/up.sh
+
+realcloud-down:
+	bash realcloud/down.sh
