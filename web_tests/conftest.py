@@ -63,6 +63,8 @@ def browser():
 
 def _browser_context(browser, live_server, request, **options):
     """A fresh browser profile on the live portal; on failure, a screenshot of each page."""
+    # The browser lives in Tokyo and the portal in UTC, so a time in the person's zone shows.
+    options.setdefault("timezone_id", "Asia/Tokyo")
     context = browser.new_context(viewport=VIEWPORT, base_url=live_server.url, **options)
     # Generous: the machine has two cores, shared with the worker, cloudsim and the portal.
     context.set_default_timeout(15_000)

@@ -197,6 +197,14 @@ def test_a_viewer_sees_everything_and_can_change_nothing(devel, context, live_se
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), path
     expect(page.get_by_role("button", name="Create client")).to_have_count(0)
     readme_screenshot(page, "phone-members")
+
+    # Times follow the zone the person picks, here the browser's own.
+    page.goto("/account/")
+    page.get_by_role("button", name="Use my browser's time zone").click()
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Times are now shown in Asia/Tokyo")).to_be_visible()
+    page.goto("/billing/")
+    expect(page.locator("main")).to_contain_text("JST")
     page.goto("/projects/devel/stacks/")
 
     forged = page.request.post(
