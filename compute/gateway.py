@@ -59,6 +59,13 @@ class ImageInfo:
 
 
 @dataclass(frozen=True)
+class NetworkInfo:
+    id: str
+    name: str
+    is_external: bool
+
+
+@dataclass(frozen=True)
 class ComputeLimits:
     max_instances: int
     used_instances: int
@@ -216,6 +223,21 @@ class CloudGateway:
             ]
 
         return self._call("images", load)
+
+    def networks(self) -> list[NetworkInfo]:
+        """The networks the project sees: where a Cloud row's network names must point."""
+
+        def load():
+            return [
+                NetworkInfo(
+                    id=network.id,
+                    name=network.name or "",
+                    is_external=bool(network.is_router_external),
+                )
+                for network in self.conn.network.networks()
+            ]
+
+        return self._call("networks", load)
 
     def limits(self) -> ComputeLimits:
         def load():
