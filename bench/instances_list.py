@@ -2,7 +2,7 @@
 
 Makes a PostgreSQL database of its own, fills it with bulk inserts (no cloud), serves the
 portal with gunicorn on a loopback port, and times three layers in one run: the real
-endpoint (DRF, token authentication, model objects), a bare Django view that returns the
+endpoint (DRF, token authentication, scope check), a bare Django view that returns the
 same rows with `.values()` (`bench/instances_list_urls.py`), and PostgreSQL's own execution
 of the queries behind them. Each layer is reported with its ratio to the bare view.
 
@@ -41,9 +41,8 @@ from pathlib import Path
 
 import psycopg2
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
 PG_ADMIN = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "postgres"}
 HOST = "127.0.0.1"
@@ -296,7 +295,6 @@ def stop_process(process: subprocess.Popen | None) -> None:
 
 @dataclass
 class Target:
-    label: str
     path: str
     token: str | None = None
 
@@ -335,7 +333,7 @@ async def timed_fetch(port: int, request: bytes, since: float | None, into: Samp
 
 
 async def wait_until_serving(port: int, deadline_s: float = 30.0) -> None:
-    request = Target("health", "/healthz").request(port)
+    request = Target("/healthz").request(port)
     give_up = time.monotonic() + deadline_s
     while time.monotonic() < give_up:
         try:
@@ -464,7 +462,7 @@ def report(args, big: TenantData, counts: tuple[int, int], sql: dict, results: d
     print("one request at a time, %d rounds interleaved" % len(serial["bare"].seconds))
     print("%-52s %9s %9s %8s" % ("", "median ms", "p99 ms", "x bare"))
     rows = (
-        ("endpoint: DRF, token, model objects", "endpoint"),
+        ("endpoint: DRF, token, scope, grouping", "endpoint"),
         ("bare view: .values() + JsonResponse", "bare"),
         ("PostgreSQL execution, endpoint's %d queries" % len(sql["endpoint"]), "db_endpoint"),
         ("PostgreSQL execution, bare view's query", "db_bare"),
@@ -555,8 +553,8 @@ def main() -> int:
             % (db_name, f"{big.instances + small.instances:,}", time.perf_counter() - started)
         )
 
-        endpoint = Target("endpoint", "/openstack/instances", big.token)
-        bare = Target("bare", f"/bench/instances/{big.tenant_id}")
+        endpoint = Target("/openstack/instances", big.token)
+        bare = Target(f"/bench/instances/{big.tenant_id}")
         small_sql, _ = captured(endpoint.path, small.token)
         big_sql, listed = captured(endpoint.path, big.token)
         bare_sql, bare_listed = captured(bare.path)

@@ -32,11 +32,8 @@ from pathlib import Path
 
 import psycopg2
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from cloudsim.server import start as cloudsim_start
-
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
 PG_ADMIN = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "postgres"}
 BROKER_URL = "amqp://guest:guest@127.0.0.1:5672//"
@@ -282,7 +279,7 @@ def report(args, phases: dict[str, Phase], submitted: tuple, leftovers: dict) ->
         % (args.workers, args.pool, args.concurrency, args.poll, args.stacks, seconds)
     )
     print(
-        "SQL queries to check and record a create: the 1st %d, the %dth %d%s"
+        "SQL queries to check and record a create: the first %d, create no. %d %d%s"
         % (
             queries[0],
             len(queries),
@@ -404,6 +401,8 @@ def main() -> int:
     queue = f"ipaas-bench-{pid}"
     workdir = Path(tempfile.mkdtemp(prefix="ipaas-bench-"))
     worker_log = workdir / "worker.log"
+    from cloudsim.server import start as cloudsim_start
+
     sim = cloudsim_start(port=0, boot_time=args.boot_time, delete_time=args.delete_time)
     clouds_yaml = sim.write_clouds_yaml(workdir / "clouds.yaml")
     env = dict(

@@ -134,15 +134,7 @@ class InstanceListView(APIView):
         project = None
         if request.query_params.get("project_name"):
             project = _project(request, request.query_params["project_name"])
-        stacks = selectors.stack_list(tenant=tenant, project=project)
-        data = {
-            stack.name: [
-                {"uid": i.server_id, "ip": i.fixed_ip, "floating_ip": i.floating_ip}
-                for i in stack.instances.all()
-            ]
-            for stack in stacks
-        }
-        return envelope(data)
+        return envelope(selectors.instance_addresses(tenant=tenant, project=project))
 
 
 @extend_schema(
