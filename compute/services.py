@@ -11,6 +11,7 @@ import hmac
 import json
 import logging
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -18,7 +19,7 @@ from datetime import timedelta
 import requests
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from accounts.models import ApiClient
@@ -115,20 +116,23 @@ def catalog_current(*, project: Project) -> ProjectCatalog:
 
 def _quota_problem(project: Project, catalog: ProjectCatalog, flavor: dict, count: int):
     limits = catalog.limits
-    live = Instance.objects.filter(stack__project=project, state__in=LIVE_INSTANCE_STATES)
-    live_count = live.count()
-    live_cores = live_ram = 0
-    for flavor_id in live.values_list("flavor_id", flat=True):
-        known = catalog.flavor(flavor_id) or {"vcpus": 0, "ram_mb": 0}
-        live_cores += known["vcpus"]
-        live_ram += known["ram_mb"]
+    # Servers in use by flavor, in two aggregate queries however many stacks the project has.
     # Stacks still being built count in full: their servers may not be recorded yet.
-    for pending in Stack.objects.filter(project=project, state=Stack.State.CREATING):
-        missing = max(0, pending.instance_count - pending.instances.count())
-        known = catalog.flavor(pending.flavor_id) or {"vcpus": 0, "ram_mb": 0}
-        live_count += missing
-        live_cores += missing * known["vcpus"]
-        live_ram += missing * known["ram_mb"]
+    servers_by_flavor: Counter[str] = Counter()
+    live = Instance.objects.filter(stack__project=project, state__in=LIVE_INSTANCE_STATES)
+    for row in live.values("flavor_id").annotate(servers=Count("id")):
+        servers_by_flavor[row["flavor_id"]] += row["servers"]
+    building = Stack.objects.filter(project=project, state=Stack.State.CREATING)
+    building = building.annotate(recorded=Count("instances"))
+    for row in building.values("flavor_id", "instance_count", "recorded"):
+        servers_by_flavor[row["flavor_id"]] += max(0, row["instance_count"] - row["recorded"])
+
+    live_count = live_cores = live_ram = 0
+    for flavor_id, servers in servers_by_flavor.items():
+        known = catalog.flavor(flavor_id) or {"vcpus": 0, "ram_mb": 0}
+        live_count += servers
+        live_cores += servers * known["vcpus"]
+        live_ram += servers * known["ram_mb"]
 
     checks = [
         ("instances", "max_instances", "used_instances", live_count, count),

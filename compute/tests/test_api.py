@@ -124,6 +124,40 @@ def test_a_create_over_the_known_quota_is_400_naming_the_quota(client, devel, cl
     assert _cloud_calls(cloudsim) == 0
 
 
+def test_a_building_stack_counts_in_full_against_the_quota(client, devel, cloudsim):
+    catalog_for(devel.project, max_instances=5)
+    building = StackFactory(project=devel.project, state="CREATING", instance_count=3)
+    InstanceFactory(stack=building, state="BUILD")
+
+    refused = _post(client, devel, instance_count="3")
+    allowed = _post(client, devel, instance_count="2")
+
+    assert refused.status_code == 400
+    assert "3 in use, limit 5" in refused.json()["data"]["errors"]["instance_count"]
+    assert allowed.status_code == 200
+
+
+def test_a_create_runs_the_same_queries_with_one_stack_building_or_thirty(
+    client, cached, monkeypatch
+):
+    monkeypatch.setattr("compute.services._send", lambda *args, **kwargs: None)
+    catalog = catalog_for(cached.project)
+    catalog.limits.update(max_instances=-1, max_cores=-1, max_ram_mb=-1)
+    catalog.save()
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert _post(client, cached, instance_count="1").status_code == 200
+        return len(captured)
+
+    InstanceFactory(stack=StackFactory(project=cached.project, state="CREATING"))
+    one = queries()
+    for _ in range(30):
+        InstanceFactory(stack=StackFactory(project=cached.project, state="CREATING"))
+
+    assert queries() == one
+
+
 def test_an_unknown_or_foreign_project_is_the_same_404(client, cached, staging):
     catalog_for(staging.project, members=("alice",))
     unknown = _post(client, cached, project_name="nowhere")
