@@ -21,6 +21,9 @@ logger = logging.getLogger(__name__)
 # Metadata keys that the portal writes on every server it creates.
 STACK_KEY = "ipaas_stack"
 OPERATION_KEY = "ipaas_operation"
+# Server ids per port lookup: each is a repeated `device_id` in the query string, which must
+# stay well under the usual 8 KiB limit of a request line.
+PORT_LOOKUP_BATCH = 50
 
 
 class CloudError(Exception):
@@ -333,33 +336,51 @@ class CloudGateway:
 
     # --- addresses ----------------------------------------------------------------------
 
-    def server_port_id(self, server_id: str) -> str | None:
-        def find():
-            ports = list(self.conn.network.ports(device_id=server_id))
-            return ports[0].id if ports else None
+    def server_ports(self, server_ids: list[str]) -> dict[str, str]:
+        """The port of each server that has one, in one call per batch of servers."""
+        found: dict[str, str] = {}
+        for start in range(0, len(server_ids), PORT_LOOKUP_BATCH):
+            batch = server_ids[start : start + PORT_LOOKUP_BATCH]
 
-        return self._call("server_port", find)
+            def find(batch=batch):
+                return list(self.conn.network.ports(device_id=batch))
+
+            for port in self._call("server_port", find):
+                found.setdefault(port.device_id, port.id)
+        return found
+
+    def server_port_id(self, server_id: str) -> str | None:
+        return self.server_ports([server_id]).get(server_id)
 
     def floating_ips(self, *, port_id: str | None = None, description: str | None = None):
-        query = {}
-        if port_id:
-            query["port_id"] = port_id
-        if description:
-            query["description"] = description
+        """The project's floating IPs, or those on a port or with a description."""
+
+        def load():
+            # The service account may be an admin, which Neutron shows every project's.
+            query = {"project_id": self.conn.current_project_id}
+            if port_id:
+                query["port_id"] = port_id
+            if description:
+                query["description"] = description
+            return [_floating_ip_info(ip) for ip in self.conn.network.ips(**query)]
+
+        return self._call("floating_ips", load)
+
+    def floating_network_id(self, network_name: str) -> str:
+        """The id of the external network that floating IPs are allocated on."""
         return self._call(
-            "floating_ips",
-            lambda: [_floating_ip_info(ip) for ip in self.conn.network.ips(**query)],
+            "floating_network",
+            lambda: self.conn.network.find_network(network_name, ignore_missing=False).id,
         )
 
     def allocate_floating_ip(
-        self, *, network_name: str, port_id: str, description: str
+        self, *, network_id: str, port_id: str, description: str
     ) -> FloatingIpInfo:
         """Allocate an address on the external network, associated to the port at once."""
 
         def allocate():
-            network = self.conn.network.find_network(network_name, ignore_missing=False)
             ip = self.conn.network.create_ip(
-                floating_network_id=network.id, port_id=port_id, description=description
+                floating_network_id=network_id, port_id=port_id, description=description
             )
             return _floating_ip_info(ip)
 

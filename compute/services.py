@@ -638,6 +638,14 @@ def _floating_ip_description(stack: Stack, server_id: str) -> str:
     return f"ipaas {stack.name} {server_id}"
 
 
+def _ports_and_addresses(gateway: CloudGateway, instances: list[Instance]):
+    """The instances' ports and the project's floating IPs: two calls for a whole stack."""
+    if not instances:
+        return {}, []
+    ports = gateway.server_ports([instance.server_id for instance in instances])
+    return ports, gateway.floating_ips()
+
+
 def _step_attach_addresses(operation: Operation) -> _Step:
     stack = operation.stack
     if _cancelled_by_delete(operation):
@@ -645,27 +653,28 @@ def _step_attach_addresses(operation: Operation) -> _Step:
         return _Step(done=True)
 
     gateway = gateway_for(stack.project)
-    waiting = stack.instances.filter(state=Instance.State.ACTIVE, floating_ip_id="")
+    waiting = list(stack.instances.filter(state=Instance.State.ACTIVE, floating_ip_id=""))
+    # An address from an earlier try is found by its port, or by its description if it was
+    # allocated but its association did not hold.
+    ports, existing = _ports_and_addresses(gateway, waiting)
+    by_port = {ip.port_id: ip for ip in existing if ip.port_id}
+    by_description = {ip.description: ip for ip in existing if ip.description}
+    network_id = None
     for instance in waiting:
-        port_id = gateway.server_port_id(instance.server_id)
+        port_id = ports.get(instance.server_id)
         if port_id is None:
             raise CloudTransientError(f"Server {instance.server_id} has no port yet.")
         description = _floating_ip_description(stack, instance.server_id)
-        # An address from an earlier try is found by its port, or by its description if it
-        # was allocated but its association did not hold.
-        found = gateway.floating_ips(port_id=port_id) or gateway.floating_ips(
-            description=description
-        )
-        address = found[0] if found else None
+        address = by_port.get(port_id) or by_description.get(description)
         if address is None:
+            if network_id is None:
+                network_id = gateway.floating_network_id(stack.project.cloud.floating_network_name)
             address = gateway.allocate_floating_ip(
-                network_name=stack.project.cloud.floating_network_name,
-                port_id=port_id,
-                description=description,
+                network_id=network_id, port_id=port_id, description=description
             )
         instance.floating_ip, instance.floating_ip_id = address.address, address.id
         instance.save(update_fields=["floating_ip", "floating_ip_id"])
-    _note(operation, "addresses_attached", f"{waiting.count()} address(es)")
+    _note(operation, "addresses_attached", f"{len(waiting)} address(es)")
     return _Step(next_step="finish")
 
 
@@ -689,17 +698,18 @@ def _doomed(operation: Operation, instances):
 def _step_release_addresses(operation: Operation) -> _Step:
     stack = operation.stack
     gateway = gateway_for(stack.project)
-    live = stack.instances.exclude(state=Instance.State.DELETED)
-    for instance in _doomed(operation, live):
+    doomed = _doomed(operation, stack.instances.exclude(state=Instance.State.DELETED))
+    # An instance's addresses are those on its port, those with its description (an
+    # allocation whose answer was lost) and the one recorded.
+    ports, existing = _ports_and_addresses(gateway, doomed)
+    for instance in doomed:
+        port_id = ports.get(instance.server_id)
+        description = _floating_ip_description(stack, instance.server_id)
         addresses = {
             ip.id
-            for ip in gateway.floating_ips(
-                description=_floating_ip_description(stack, instance.server_id)
-            )
+            for ip in existing
+            if ip.description == description or (port_id and ip.port_id == port_id)
         }
-        port_id = gateway.server_port_id(instance.server_id)
-        if port_id:
-            addresses |= {ip.id for ip in gateway.floating_ips(port_id=port_id)}
         if instance.floating_ip_id:
             addresses.add(instance.floating_ip_id)
         for address_id in sorted(addresses):

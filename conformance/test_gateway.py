@@ -151,7 +151,7 @@ def test_a_floating_ip_is_allocated_onto_the_servers_port_found_and_released(clo
 
     description = f"ipaas {stack_name} {server.id}"
     address = gateway.allocate_floating_ip(
-        network_name="public", port_id=port_id, description=description
+        network_id=gateway.floating_network_id("public"), port_id=port_id, description=description
     )
 
     assert ipaddress.ip_address(address.address) in PUBLIC_CIDR
@@ -166,13 +166,43 @@ def test_a_floating_ip_is_allocated_onto_the_servers_port_found_and_released(clo
     gateway.release_floating_ip(address.id)
 
 
+def test_the_ports_of_a_whole_stack_come_in_one_call(cloud):
+    stack_name = create(cloud, count=2)
+    servers = settled(cloud, stack_name, 2)
+    gateway = cloud.gateway()
+
+    ports = gateway.server_ports([server.id for server in servers] + [str(uuid.uuid4())])
+
+    assert set(ports) == {server.id for server in servers}
+    assert len(set(ports.values())) == 2
+    assert [gateway.server_port_id(server.id) for server in servers] == [
+        ports[server.id] for server in servers
+    ]
+
+
+def test_the_projects_floating_ips_are_its_own_even_for_an_admin(cloud):
+    stack_name = create(cloud, count=1)
+    (server,) = settled(cloud, stack_name, 1)
+    gateway = cloud.gateway()
+    address = gateway.allocate_floating_ip(
+        network_id=gateway.floating_network_id("public"),
+        port_id=gateway.server_port_id(server.id),
+        description=f"ipaas {stack_name} {server.id}",
+    )
+
+    assert gateway.floating_ips() == [address]
+    assert cloud.gateway("staging").floating_ips() == []
+
+
 def test_a_deleted_servers_floating_ip_stays_allocated_without_a_port(cloud):
     stack_name = create(cloud, count=1)
     (server,) = settled(cloud, stack_name, 1)
     gateway = cloud.gateway()
     description = f"ipaas {stack_name} {server.id}"
     address = gateway.allocate_floating_ip(
-        network_name="public", port_id=gateway.server_port_id(server.id), description=description
+        network_id=gateway.floating_network_id("public"),
+        port_id=gateway.server_port_id(server.id),
+        description=description,
     )
 
     gateway.delete_server(server.id)
@@ -294,7 +324,7 @@ def test_a_floating_ip_over_the_quota_is_a_permanent_error_in_neutrons_words(clo
 
     with pytest.raises(CloudPermanentError) as refused:
         gateway.allocate_floating_ip(
-            network_name="public",
+            network_id=gateway.floating_network_id("public"),
             port_id=gateway.server_port_id(server.id),
             description=f"ipaas {stack_name} {server.id}",
         )

@@ -76,6 +76,7 @@ CLOUD_CALL_SERVICES = {
     "delete_server": "compute",
     "server_port": "network",
     "floating_ips": "network",
+    "floating_network": "network",
     "allocate_floating_ip": "network",
     "release_floating_ip": "network",
 }

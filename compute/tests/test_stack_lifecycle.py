@@ -37,3 +37,29 @@ def test_a_two_instance_stack_is_built_listed_and_deleted_leaving_nothing(
         "SUCCEEDED",
         "SUCCEEDED",
     ]
+
+
+def test_a_stacks_address_lookups_do_not_grow_with_its_servers(client, devel, cloudsim):
+    """Ports and floating IPs are looked up once per step for the whole stack, so a stack of
+    four costs the same lookups as a stack of one, and only its allocations and releases
+    grow with it."""
+
+    def network_calls(count: int) -> dict[str, int]:
+        cloudsim.control.clear_calls()
+        name = launch(client, devel, instance_count=str(count), floating_ip="true")
+        wait_for_stack(name, "ACTIVE")
+        delete(client, devel, name)
+        wait_for_stack(name, "DELETED")
+        routes = cloudsim.control.calls()["by_route"]
+        return {route: n for route, n in routes.items() if "/network/" in route}
+
+    one, four = network_calls(1), network_calls(4)
+
+    for route in ("GET /network/v2.0/ports", "GET /network/v2.0/floatingips"):
+        assert one[route] == four[route] == 2  # one for the addresses, one to release them
+    assert (one["POST /network/v2.0/floatingips"], four["POST /network/v2.0/floatingips"]) == (
+        1,
+        4,
+    )
+    assert four["DELETE /network/v2.0/floatingips/{id}"] == 4
+    assert sim_project_state(cloudsim)["floating_ips"] == []
