@@ -312,8 +312,7 @@ class CloudGateway:
         def create():
             networks = "auto"
             if network_name:
-                network = self.conn.network.find_network(network_name, ignore_missing=False)
-                networks = [{"uuid": network.id}]
+                networks = [{"uuid": _network_id(self.conn, network_name)}]
             server = self.conn.compute.create_server(
                 name=stack_name,
                 image_id=image_id,
@@ -370,7 +369,7 @@ class CloudGateway:
         """The id of the external network that floating IPs are allocated on."""
         return self._call(
             "floating_network",
-            lambda: self.conn.network.find_network(network_name, ignore_missing=False).id,
+            lambda: _network_id(self.conn, network_name),
         )
 
     def allocate_floating_ip(
@@ -391,6 +390,15 @@ class CloudGateway:
             "release_floating_ip",
             lambda: self.conn.network.delete_ip(floating_ip_id, ignore_missing=True),
         )
+
+
+def _network_id(conn, name_or_id: str) -> str:
+    """A network's id, in one call when it is named; an id, or a name that matches none or
+    several, goes through the SDK's own find, which says what is wrong in its words."""
+    named = list(conn.network.networks(name=name_or_id))
+    if len(named) == 1:
+        return named[0].id
+    return conn.network.find_network(name_or_id, ignore_missing=False).id
 
 
 def _server_info(server) -> ServerInfo:

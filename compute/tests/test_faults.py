@@ -71,6 +71,7 @@ def test_the_clouds_own_quota_refusal_fails_the_stack_with_novas_message(client,
 
 CREATE_CALLS = [
     ("identity", "POST", r"/auth/tokens"),
+    ("network", "GET", r"/networks"),
     ("compute", "POST", r"/servers$"),
     ("compute", "GET", r"/servers/detail"),
     ("network", "GET", r"/ports"),
