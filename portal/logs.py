@@ -13,25 +13,56 @@ import json
 import logging
 import re
 import time
+from urllib.parse import unquote
 
 from django.views.debug import SafeExceptionReporterFilter
 
 REDACTED = "[redacted]"
 SECRET_NAMES = ("access_token", "refresh_token", "client_secret", "password", "webhook_secret")
 
-# `name=value` in query strings and form bodies, and `"name": "value"` in JSON.
+
+def _spellings(name: str) -> str:
+    # Django decodes `access%5Ftoken` to `access_token` before authenticating with it, so the
+    # key is matched in every spelling a client may send, percent-encoded or not.
+    return re.escape(name).replace("_", "(?:_|%5[fF])")
+
+
+# `name=value` in query strings and form bodies (also percent-encoded, as in a `next=` URL),
+# and `"name": "value"` in JSON, escaped or not.
+_QUOTE = r"(?:\\*\"|%22|')?"
 _PAIR = re.compile(
-    r"(?P<key>(?:%s)(?:\"|%%22|')?\s*(?:=|:|%%3[aA])\s*(?:\"|%%22|')?)(?P<value>[^&\s\"',;}]+)"
-    % "|".join(SECRET_NAMES),
+    r"(?P<key>(?:%s)%s\s*(?:=|:|%%3[aAdD])\s*%s)(?P<value>[^&\s\"',;}\\]+)"
+    % ("|".join(_spellings(name) for name in SECRET_NAMES), _QUOTE, _QUOTE),
     re.IGNORECASE,
 )
-_AUTHORIZATION = re.compile(r"(?P<key>\b(?:Bearer|Basic)\s+)(?P<value>[A-Za-z0-9._~+/=-]+)")
+_AUTHORIZATION = re.compile(
+    r"(?P<key>\b(?:Bearer|Basic)(?:\s+|%20|\+))(?P<value>[A-Za-z0-9._~+/=-]+)", re.IGNORECASE
+)
+
+
+def _redact_once(text: str) -> str:
+    text = _PAIR.sub(lambda m: m.group("key") + REDACTED, text)
+    return _AUTHORIZATION.sub(lambda m: m.group("key") + REDACTED, text)
 
 
 def redact(text: str) -> str:
-    """The text with the value of every secret-bearing parameter or header replaced."""
-    text = _PAIR.sub(lambda m: m.group("key") + REDACTED, text)
-    return _AUTHORIZATION.sub(lambda m: m.group("key") + REDACTED, text)
+    """The text with the value of every secret-bearing parameter or header replaced.
+
+    The raw text is redacted first, keeping it readable; if its percent-decoded form still
+    shows a secret (an encoding the patterns do not spell out, even twice encoded), the
+    decoded, redacted text is logged instead.
+    """
+    cleaned = _redact_once(text)
+    for _ in range(3):
+        decoded = unquote(cleaned)
+        if decoded == cleaned:
+            break
+        redacted = _redact_once(decoded)
+        if redacted != decoded:
+            cleaned = redacted
+        else:
+            break
+    return cleaned
 
 
 class RedactSecretsFilter(logging.Filter):

@@ -107,3 +107,41 @@ def test_a_full_stack_cycle_logs_its_request_ids_into_tasks_and_cloud_calls_and_
     )
     for secret in secrets_used:
         assert secret not in captured
+
+
+@pytest.mark.django_db
+def test_a_token_sent_under_a_percent_encoded_name_is_not_in_the_request_line(
+    client, devel, captured_log
+):
+    token = issue_token(devel.client)
+    url = f"/openstack/projects?access%5Ftoken={token}"
+    # Django decodes the name, so the token authenticates under this spelling too.
+    assert client.get(url).status_code == 200
+    # The line the development server writes for it (gunicorn's would be the same).
+    logging.getLogger("django.server").info('"%s" %s %s', f"GET {url} HTTP/1.1", "200", "97")
+
+    captured = captured_log.getvalue()
+    assert "access%5Ftoken=[redacted]" in captured
+    assert token not in captured
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Authorization: bearer {secret}",
+        "GET /login?next=%2Fopenstack%2Fprojects%3Faccess_token%3D{secret}",
+        '{{\\"access_token\\": \\"{secret}\\"}}',
+        "GET /openstack/projects?access%255Ftoken={secret}&x=1",
+        "client%5Fsecret={secret}&grant_type=client_credentials",
+    ],
+)
+def test_a_secret_is_redacted_in_any_spelling_of_its_name_or_header(line):
+    secret = "s3cr3tVALUE"
+    record = logging.LogRecord(
+        "x", logging.INFO, __file__, 1, line.format(secret=secret), (), None
+    )
+
+    RedactSecretsFilter().filter(record)
+
+    assert secret not in record.getMessage()
+    assert "[redacted]" in record.getMessage()
