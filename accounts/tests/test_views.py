@@ -132,6 +132,17 @@ def test_an_owner_creates_an_api_client_and_sees_its_secret_once(client, tenant)
     assert api_client.client_id in listing.content.decode()
 
 
+def test_the_clients_page_example_names_its_placeholders_in_visible_text(client, tenant):
+    client.force_login(person_in(tenant))
+
+    page = client.get("/clients/").content.decode()
+
+    # Raw "<client id>" would be an unknown tag that the browser hides, leaving ''.
+    assert "CLIENT_ID='&lt;client id&gt;'" in page
+    assert "CLIENT_SECRET='&lt;the secret shown when the client was made&gt;'" in page
+    assert "<client id>" not in page
+
+
 def test_the_secret_of_a_new_client_gets_a_token(client, tenant):
     client.force_login(person_in(tenant))
     created = client.post("/clients/new/", {"name": "ci-robot", "scopes": ["compute:read"]})
