@@ -21,6 +21,12 @@ class FlavorPriceAdmin(admin.ModelAdmin):
         # A price that was in force has billed usage: change it by adding a new one.
         return ["flavor_id", "price_per_hour", "currency", "effective_from"] if obj else []
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # A price whose time has come may have billed usage; only a future one can be withdrawn.
+        if obj is not None and obj.has_started:
+            return False
+        return super().has_delete_permission(request, obj)
+
 
 class StatementLineInline(admin.TabularInline):
     model = StatementLine

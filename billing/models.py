@@ -8,7 +8,10 @@ once per statement line.
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 
 from compute.models import Instance, Project
 
@@ -77,6 +80,28 @@ class FlavorPrice(models.Model):
         return (
             f"{self.flavor_id}: {self.price_per_hour} {self.currency}/h from {self.effective_from}"
         )
+
+    def clean(self) -> None:
+        """A change of price applies from its time on, never backwards, and in the one
+        currency that statements are made in.
+
+        Checked here, for the forms that operators use, and not in `save()`, so that fixtures
+        and imports can still write the prices of the past.
+        """
+        errors = {}
+        if self._state.adding and self.effective_from and self.effective_from < timezone.now():
+            errors["effective_from"] = (
+                "A new price applies from now on: usage already billed keeps its price."
+            )
+        if self.currency and self.currency != settings.BILLING_CURRENCY:
+            errors["currency"] = f"Prices are in {settings.BILLING_CURRENCY}."
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def has_started(self) -> bool:
+        """Whether the price has applied to some moment already, so it may have billed usage."""
+        return self.effective_from <= timezone.now()
 
 
 class Statement(models.Model):
