@@ -1,14 +1,20 @@
 """Parsing of the seed's compute requests; these never call the cloud."""
 
+import re
+
 from django.conf import settings
 from rest_framework import serializers
 
 TRUE_WORDS = {"true", "yes", "1"}
 FALSE_WORDS = {"false", "no", "0"}
+# ASCII only: str.isdigit() also takes superscripts, which int() refuses, and Arabic-Indic
+# digits, which int() reads as numbers.
+DIGITS = re.compile(r"[0-9]{1,6}")
 
 
 class StrictIntegerField(serializers.Field):
-    """An integer given as a JSON number or a string of digits; 2.5, "2x" and true are not."""
+    """An integer given as a JSON number or a string of ASCII digits; 2.5, "2x", "²" and true
+    are not. A string has at most six digits, so that no number is too long to read."""
 
     default_error_messages = {
         "invalid": "Must be a whole number.",
@@ -25,7 +31,7 @@ class StrictIntegerField(serializers.Field):
             self.fail("invalid")
         if isinstance(data, int):
             value = data
-        elif isinstance(data, str) and data.strip().isdigit():
+        elif isinstance(data, str) and DIGITS.fullmatch(data.strip()):
             value = int(data.strip())
         else:
             self.fail("invalid")

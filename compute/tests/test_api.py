@@ -38,6 +38,10 @@ def _post(client, setup, **overrides):
         ("instance_count", "0"),
         ("instance_count", "21"),
         ("instance_count", "-1"),
+        ("instance_count", "\u00b2"),
+        ("instance_count", "\u0661"),
+        ("instance_count", "9" * 5000),
+        ("instance_count", "0000002"),
         ("floating_ip", "maybe"),
         ("floating_ip", "2"),
         ("image_id", "no-such-image"),
@@ -88,6 +92,28 @@ def test_json_bodies_are_accepted_like_form_fields(client, cached, cloudsim, mon
     assert response.status_code == 200
     stack = Stack.objects.get()
     assert (stack.instance_count, stack.floating_ip) == (3, True)
+
+
+@pytest.mark.parametrize("value", [True, 2.0, "\u00b2", "9" * 5000, [2]])
+def test_a_json_count_that_is_not_a_whole_number_is_400_naming_it(client, cached, value):
+    body = create_body(image_id=CIRROS, instance_count=value)
+
+    response = client.post(
+        "/openstack/compute", body, content_type="application/json", **cached.auth()
+    )
+
+    assert response.status_code == 400
+    assert list(response.json()["data"]["errors"]) == ["instance_count"]
+    assert not Stack.objects.exists()
+
+
+def test_a_count_with_spaces_around_its_digits_is_read(client, cached, monkeypatch):
+    monkeypatch.setattr("compute.services._send", lambda *args, **kwargs: None)
+
+    response = _post(client, cached, instance_count=" 3 ")
+
+    assert response.status_code == 200
+    assert Stack.objects.get().instance_count == 3
 
 
 def test_a_create_answers_at_once_with_the_stack_and_its_status_url(
