@@ -8,13 +8,16 @@ another tenant's objects are simply not found.
 import functools
 import zoneinfo
 
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
 from accounts.models import Membership
 
+# htmx stops polling an element when its fragment answers this status.
+HTMX_STOP_POLLING = 286
 ROLE_RANK = {Membership.Role.VIEWER: 0, Membership.Role.MEMBER: 1, Membership.Role.OWNER: 2}
 SESSION_TENANT = "tenant_id"
 SESSION_TIMEZONE = "timezone"
@@ -72,9 +75,14 @@ def tenant_page(role: str = Membership.Role.VIEWER):
     """
 
     def decorator(view):
-        @login_required
         @functools.wraps(view)
         def wrapper(request, *args, **kwargs):
+            fragment = request.headers.get("HX-Request") == "true"
+            if not request.user.is_authenticated:
+                if fragment:
+                    return _fragment_sign_in(request)
+                return redirect_to_login(request.get_full_path())
+
             membership = person_membership(request)
             if membership is None:
                 return render(request, "accounts/tenant_none.html", status=403)
@@ -84,9 +92,29 @@ def tenant_page(role: str = Membership.Role.VIEWER):
             timezone.activate(session_timezone(request))
             try:
                 return view(request, *args, **kwargs)
+            except Http404:
+                if not fragment:
+                    raise
+                # The page polling it is stale (e.g. the tenant was switched in another tab):
+                # stop the polling and keep what is shown, rather than ask every 2 s for ever.
+                response = HttpResponse(status=HTMX_STOP_POLLING)
+                response["HX-Reswap"] = "none"
+                return response
             finally:
                 timezone.deactivate()
 
         return wrapper
 
     return decorator
+
+
+def _fragment_sign_in(request) -> HttpResponse:
+    """For htmx after the session ended: send the whole page to the sign-in, rather than swap
+    the sign-in page into a table."""
+    page = request.headers.get("HX-Current-URL", "")
+    host = request.build_absolute_uri("/")
+    next_path = "/" + page[len(host) :] if page.startswith(host) else "/"
+    login = redirect_to_login(next_path)
+    response = HttpResponse(status=204)
+    response["HX-Redirect"] = login["Location"]
+    return response

@@ -148,6 +148,37 @@ def test_the_stacks_page_polls_its_rows_while_a_stack_moves_and_stops_once_all_a
     assert "hx-trigger" not in settled
 
 
+def test_a_polled_fragment_after_the_session_ended_sends_the_page_to_the_sign_in(client, project):
+    stack = make_stack(project, state=Stack.State.CREATING)
+
+    rows = client.get(
+        "/projects/devel/stacks/rows/",
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_CURRENT_URL="http://testserver/projects/devel/stacks/",
+    )
+    status = client.get(f"/stacks/{stack.name}/status/", HTTP_HX_REQUEST="true")
+
+    assert rows.status_code == 204
+    assert rows.content == b""
+    assert rows["HX-Redirect"] == "/login/?next=/projects/devel/stacks/"
+    assert status["HX-Redirect"].startswith("/login/")
+
+
+def test_a_polled_fragment_that_is_not_found_any_more_stops_the_polling(
+    client, project, other_project
+):
+    sign_in(client, project)
+    theirs = make_stack(other_project, state=Stack.State.CREATING)
+
+    rows = client.get("/projects/prod/stacks/rows/", HTTP_HX_REQUEST="true")
+    status = client.get(f"/stacks/{theirs.name}/status/", HTTP_HX_REQUEST="true")
+
+    assert rows.status_code == 286  # htmx stops polling on 286
+    assert rows["HX-Reswap"] == "none"
+    assert status.status_code == 286
+    assert client.get("/projects/prod/stacks/rows/").status_code == 404  # a plain GET still
+
+
 def test_an_empty_project_explains_how_to_launch_a_stack(client, project):
     sign_in(client, project)
 
