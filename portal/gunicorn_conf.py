@@ -21,6 +21,8 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 # No access log of gunicorn's own: its request line carries the query string, tokens and
 # all. The portal's middleware logs every request (path, status, time, request id, client).
+# `accesslog = None` alone is not enough: gunicorn writes access lines whenever a logging
+# config is given, so its access logger below has no handler and lets nothing through.
 accesslog = None
 _format = os.environ.get("LOG_FORMAT", "json")
 logconfig_dict = {
@@ -43,7 +45,7 @@ logconfig_dict = {
     },
     "loggers": {
         "gunicorn.error": {"handlers": ["console"], "level": "INFO", "propagate": False},
-        "gunicorn.access": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "gunicorn.access": {"handlers": [], "level": "CRITICAL", "propagate": False},
     },
 }
 
