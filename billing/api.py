@@ -14,9 +14,7 @@ from accounts.selectors import tenant_of_request
 from billing import selectors, services
 from compute.selectors import project_get
 from portal.api import NO_LEAK_HEADERS, envelope
-from portal.openapi import errors, ok, project_name
-
-PROJECT_NOT_FOUND = "Project not found."
+from portal.openapi import PROJECT_NOT_FOUND, errors, ok, project_name
 
 # --- documented shapes and examples ---------------------------------------------------------
 
@@ -54,7 +52,9 @@ STATEMENT = shape(
      "csv_url": _STR()},
     many=True,
 )  # fmt: skip
-BILLING_ERRORS = errors(400, 401, 403, 404)
+BILLING_ERRORS = errors(
+    invalid={"project_name": "This field is required."}, not_found=(PROJECT_NOT_FOUND,)
+)
 
 
 class ProjectQuery(serializers.Serializer):
@@ -184,7 +184,7 @@ class StatementListView(APIView):
     summary="One statement as a CSV file (added).",
     responses={
         (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="The statement."),
-        **errors(401, 403, 404),
+        **errors(not_found=("Statement not found.",)),
     },
 )
 class StatementCsvView(APIView):

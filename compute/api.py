@@ -20,10 +20,7 @@ from compute.serializers import (
     StackDeleteSerializer,
 )
 from portal.api import ServiceUnavailable, envelope
-from portal.openapi import errors, ok, project_name
-
-PROJECT_NOT_FOUND = "Project not found."
-STACK_NOT_FOUND = "Stack not found."
+from portal.openapi import PROJECT_NOT_FOUND, STACK_NOT_FOUND, errors, ok, project_name
 
 # --- documented shapes and examples ---------------------------------------------------------
 
@@ -55,7 +52,12 @@ OPERATION_EXAMPLE = {
 }  # fmt: skip
 
 
-READ_ERRORS = errors(401, 403, 404)
+REQUIRED = "This field is required."
+PROJECT_ERRORS = errors(not_found=(PROJECT_NOT_FOUND,))
+STACK_ERRORS = errors(not_found=(PROJECT_NOT_FOUND, STACK_NOT_FOUND))
+CATALOG_ERRORS = errors(
+    invalid={"project_name": REQUIRED}, not_found=(PROJECT_NOT_FOUND,), unreachable=True
+)
 NAMED_PROJECT = [project_name(True)]
 
 
@@ -93,7 +95,7 @@ def _project(request, name: str):
                                                              "cloud": _STR()}, many=True)}),
             {"projects": [{"name": "devel", "id": UUID, "cloud": "cloudsim"}]},
         ),
-        **errors(401, 403),
+        **errors(),
     },
 )  # fmt: skip
 class ProjectListView(APIView):
@@ -121,7 +123,7 @@ class ProjectListView(APIView):
             serializers.DictField(child=serializers.ListField(child=ADDRESS)),
             {STACK: [{"uid": UUID, "ip": "10.0.0.12", "floating_ip": "172.24.4.10"}]},
         ),
-        **READ_ERRORS,
+        **PROJECT_ERRORS,
     },
 )
 class InstanceListView(APIView):
@@ -151,7 +153,11 @@ class InstanceListView(APIView):
             {"stack_name": STACK, "state": "CREATING",
              "status_url": f"http://127.0.0.1:8000/openstack/stacks/{STACK}"},
         ),
-        **errors(400, 401, 403, 404, 503),
+        **errors(
+            invalid={"instance_count": "Must be at most 20."},
+            not_found=(PROJECT_NOT_FOUND,),
+            unreachable=True,
+        ),
     },
 )  # fmt: skip
 class StackCreateView(APIView):
@@ -206,7 +212,7 @@ class StackCreateView(APIView):
             shape("StackStateData", {"stack_name": _STR(), "state": _STR()}),
             {"stack_name": STACK, "state": "DELETING"},
         ),
-        **errors(400, 401, 403, 404),
+        **errors(invalid={"stack_name": REQUIRED}, not_found=(PROJECT_NOT_FOUND, STACK_NOT_FOUND)),
     },
 )
 class StackDeleteView(APIView):
@@ -251,7 +257,7 @@ class StackDeleteView(APIView):
              "created": WHEN, "updated": WHEN, "instances": [INSTANCE_EXAMPLE],
              "operation": OPERATION_EXAMPLE, "audit": [AUDIT_EXAMPLE]},
         ),
-        **READ_ERRORS,
+        **STACK_ERRORS,
     },
 )  # fmt: skip
 class StackDetailView(APIView):
@@ -295,7 +301,7 @@ class _CatalogView(APIView):
             {"flavors": [{"id": "1", "name": "m1.tiny", "vcpus": 1, "ram_mb": 512,
                           "disk_gb": 1}]},
         ),
-        **errors(400, 401, 403, 404, 503),
+        **CATALOG_ERRORS,
     },
 )  # fmt: skip
 class FlavorListView(_CatalogView):
@@ -315,7 +321,7 @@ class FlavorListView(_CatalogView):
             {"images": [{"id": UUID, "name": "cirros", "status": "active", "min_disk_gb": 1,
                          "min_ram_mb": 0}]},
         ),
-        **errors(400, 401, 403, 404, 503),
+        **CATALOG_ERRORS,
     },
 )  # fmt: skip
 class ImageListView(_CatalogView):
@@ -336,7 +342,7 @@ class ImageListView(_CatalogView):
             shape("AuditEvents", {"events": AUDIT_EVENT.__class__(many=True)}),
             {"events": [AUDIT_EXAMPLE]},
         ),
-        **READ_ERRORS,
+        **STACK_ERRORS,
     },
 )
 class AuditListView(APIView):

@@ -1,8 +1,9 @@
 """The OpenAPI description of the API: its envelope, errors, token transport and examples.
 
 drf-spectacular describes the DRF views; the token endpoint and the health endpoints are
-plain Django views, added by `add_plain_django_endpoints`. Each documented example is a real
-answer's shape: `portal/tests/test_openapi.py` makes the request and compares.
+plain Django views, added by `add_plain_django_endpoints`. Each endpoint documents its own
+errors, and each example is a real answer: `portal/tests/test_openapi.py` makes the request and
+compares the shape, the message and the bad fields.
 """
 
 from drf_spectacular.extensions import (
@@ -91,34 +92,50 @@ ERROR = envelope_of(
     ),
 )
 
-ERROR_EXAMPLES = {
-    400: (
-        "Invalid input: instance_count",
-        {"errors": {"instance_count": ["Must be at most 20."]}},
-    ),
-    401: ("The access token is unknown, expired or revoked.", {}),
-    403: ("The access token lacks the scope this endpoint needs.", {}),
-    404: ("Project not found.", {}),
-    503: ("The cloud is unreachable: Cloud unreachable: connection refused", {}),
-}
+UNAUTHORIZED = "The access token is unknown, expired or revoked."
+FORBIDDEN = "The access token lacks the scope this endpoint needs."
+PROJECT_NOT_FOUND = "Project not found."
+STACK_NOT_FOUND = "Stack not found."
+# The cloud's own reason follows the colon and varies; `<...>` marks it as a placeholder,
+# which portal/tests/test_openapi.py matches as any text.
+CLOUD_UNREACHABLE = "The cloud is unreachable: <the cloud's reason>"
 
 
-def errors(*statuses: int) -> dict:
-    """Error answers in the envelope, with an example each."""
+def _error(status: int, message: str, data: dict, name: str) -> OpenApiExample:
+    return example(data, name=name, status=status, message=message)
+
+
+def errors(
+    *,
+    invalid: dict[str, str] | None = None,
+    not_found: tuple[str, ...] = (),
+    unreachable: bool = False,
+) -> dict:
+    """The endpoint's own error answers in the envelope, each with a true example.
+
+    Every endpoint needs a token with a scope (401, 403). `invalid` is the bad field the
+    400 example names with its problem; `not_found` the 404 messages the endpoint can give,
+    one example each; `unreachable` documents the 503 of an endpoint that may call the cloud.
+    """
+    answers = {
+        401: [_error(401, UNAUTHORIZED, {}, "unknown token")],
+        403: [_error(403, FORBIDDEN, {}, "missing scope")],
+    }
+    if invalid:
+        message = "Invalid input: " + ", ".join(invalid)
+        data = {"errors": {field: [problem] for field, problem in invalid.items()}}
+        answers[400] = [_error(400, message, data, "invalid input")]
+    if not_found:
+        answers[404] = [_error(404, m, {}, m.rstrip(".").lower()) for m in not_found]
+    if unreachable:
+        answers[503] = [_error(503, CLOUD_UNREACHABLE, {}, "cloud unreachable")]
     return {
         status: OpenApiResponse(
             ERROR,
-            description=ERROR_EXAMPLES[status][0],
-            examples=[
-                example(
-                    ERROR_EXAMPLES[status][1],
-                    name=f"error {status}",
-                    status=status,
-                    message=ERROR_EXAMPLES[status][0],
-                )
-            ],
+            description=" Or: ".join(e.value["message"] for e in examples),
+            examples=examples,
         )
-        for status in statuses
+        for status, examples in sorted(answers.items())
     }
 
 

@@ -73,12 +73,58 @@ def world(client, devel):
     }
 
 
-def _call(client, devel, world, path, method, status):
-    """The request that should answer `status` on the path."""
+def _message_problems(example, actual) -> list[str]:
+    """Where the real message or the bad fields differ from the documented example's.
+
+    A `<...>` in a documented message stands for text that varies, such as a cloud's reason.
+    """
+    problems = []
+    pattern = "".join(
+        ".+" if part.startswith("<") else re.escape(part)
+        for part in re.split(r"(<[^>]*>)", example["message"])
+    )
+    if not re.fullmatch(pattern, actual["message"]):
+        problems.append(f"message {actual['message']!r}, documented {example['message']!r}")
+    documented = set((example["data"] or {}).get("errors", {}))
+    real = (
+        set((actual["data"] or {}).get("errors", {}))
+        if isinstance(actual["data"], dict)
+        else set()
+    )
+    if documented != real:
+        problems.append(f"bad fields {sorted(real)}, documented {sorted(documented)}")
+    return problems
+
+
+def test_a_wrong_message_or_bad_field_is_reported_and_a_placeholder_matches_any_reason():
+    documented = {
+        "message": "Invalid input: project_name",
+        "data": {"errors": {"project_name": []}},
+    }
+    assert _message_problems(documented, documented) == []
+    assert _message_problems(documented, {"message": "Invalid input: stack_name", "data": {}})
+    assert _message_problems(
+        documented, {"message": "Invalid input: project_name", "data": {"errors": {"x": []}}}
+    )
+    placeholder = {"message": "The cloud is unreachable: <the cloud's reason>", "data": {}}
+    assert not _message_problems(
+        placeholder, {"message": "The cloud is unreachable: gone", "data": {}}
+    )
+    assert _message_problems(placeholder, {"message": "The cloud said no: gone", "data": {}})
+
+
+def _call(client, devel, world, path, method, status, case=""):
+    """The request that should answer `status` on the path, for the documented `case`."""
     auth = devel.auth()
     stack = world["stack"]
     url = path.replace("{stack_name}", stack)
-    project = {"project_name": "far" if status == 503 else "nowhere" if status == 404 else "devel"}
+    # A 404 for a stack names an existing project and an unknown stack; else an unknown project.
+    missing_stack = status == 404 and "stack" in case.lower()
+    if missing_stack:
+        stack = "stack_r-nothere"
+    project = {"project_name": "far" if status == 503 else "devel"}
+    if status == 404 and not missing_stack:
+        project["project_name"] = "nowhere"
     if status == 401:
         return client.generic(method.upper(), url, HTTP_AUTHORIZATION="Bearer not-a-token")
     if status == 403:
@@ -96,7 +142,11 @@ def _call(client, devel, world, path, method, status):
             query.pop("stack_name")
         return client.delete(f"{url}?" + "&".join(f"{k}={v}" for k, v in query.items()), **auth)
     if path.endswith("{stack_name}") and status == 404:
-        return client.get(url.replace(stack, "stack_r-nothere"), **auth)
+        if missing_stack:
+            return client.get(url.replace(world["stack"], stack), **auth)
+        return client.get(url, project, **auth)
+    if path.endswith("/audit") and missing_stack:
+        return client.get(url, {**project, "stack_name": stack}, **auth)
     if status == 400:
         return client.get(url, **auth)  # the project_name it needs is missing
     if path.endswith(("/projects", "{stack_name}")) and status == 200:
@@ -113,17 +163,20 @@ def test_every_documented_example_answers_as_documented(client, devel, world):
         for method, operation in methods.items():
             for status, answer in operation["responses"].items():
                 for content in answer.get("content", {}).values():
-                    for example in content.get("examples", {}).values():
-                        response = _call(client, devel, world, path, method, int(status))
+                    for case, example in content.get("examples", {}).items():
+                        response = _call(client, devel, world, path, method, int(status), case)
                         body = response.json()
                         where = f"{method.upper()} {path} {status}"
-                        assert response.status_code == int(status), (where, body)
+                        assert response.status_code == int(status), (where, case, body)
                         assert body["status"] == int(status), where
                         problems = _shape_problems(example["value"], body)
                         assert not problems, (where, problems)
+                        if int(status) >= 400:
+                            problems = _message_problems(example["value"], body)
+                            assert not problems, (where, case, problems)
                         checked.append(where)
 
-    assert len(checked) >= 30, checked
+    assert len(checked) >= 40, checked
     assert {re.sub(r" \d+$", "", c) for c in checked} >= {
         "GET /openstack/instances",
         "POST /openstack/compute",
