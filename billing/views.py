@@ -64,31 +64,49 @@ def dashboard(request):
     month = now.date().replace(day=1)
     projects = []
     for project in project_list(tenant=tenant):
-        usage = services.month_usage(project=project, month=month, now=now)
-        by_stack: dict[str, Decimal] = {}
-        for line in usage.lines:
-            stack = line.instance.stack.name
-            by_stack[stack] = by_stack.get(stack, Decimal(0)) + services.money(line.cost)
-        top_instances = sorted(usage.lines, key=lambda line: line.cost, reverse=True)[:5]
-        projects.append(
-            {
-                "project": project,
-                "usage": usage,
-                "chart": _chart(
-                    services.daily_costs(project=project, month=month, now=now), month
-                ),
-                "top_instances": [
-                    {"line": line, "cost": services.money(line.cost)} for line in top_instances
-                ],
-                "top_stacks": sorted(by_stack.items(), key=lambda item: item[1], reverse=True)[:5],
-                "statements": selectors.statement_list(project=project)[:12],
-            }
-        )
+        try:
+            projects.append(_project_card(project, month, now))
+        except services.PriceError as error:
+            # Prices that cannot bill this project's usage: say why in its card, and show
+            # the other projects as usual.
+            projects.append(
+                {
+                    "project": project,
+                    "error": str(error),
+                    "statements": selectors.statement_list(project=project)[:12],
+                }
+            )
     return render(
         request,
         "billing/dashboard.html",
         {"tenant": tenant, "projects": projects, "month": month},
     )
+
+
+def _project_card(project, month: date, now) -> dict:
+    """One project's part of the dashboard; raises PriceError if its prices cannot bill it."""
+    usage = services.month_usage(project=project, month=month, now=now)
+    # A line is an instance at one price: an instance whose price changed this month has
+    # several, so costs are added up per instance, as per stack, before ranking.
+    by_instance: dict[int, dict] = {}
+    by_stack: dict[str, Decimal] = {}
+    for line in usage.lines:
+        cost = services.money(line.cost)
+        top = by_instance.setdefault(
+            line.instance.pk, {"instance": line.instance, "cost": Decimal(0)}
+        )
+        top["cost"] += cost
+        stack = line.instance.stack.name
+        by_stack[stack] = by_stack.get(stack, Decimal(0)) + cost
+    top_instances = sorted(by_instance.values(), key=lambda top: top["cost"], reverse=True)
+    return {
+        "project": project,
+        "usage": usage,
+        "chart": _chart(services.daily_costs(project=project, month=month, now=now), month),
+        "top_instances": top_instances[:5],
+        "top_stacks": sorted(by_stack.items(), key=lambda item: item[1], reverse=True)[:5],
+        "statements": selectors.statement_list(project=project)[:12],
+    }
 
 
 def _statement_or_404(request, statement_id: int):

@@ -1,5 +1,6 @@
 """The tenant's billing pages and the operators' billing admin."""
 
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -112,6 +113,49 @@ def test_the_dashboard_asks_as_many_queries_for_twenty_stacks_as_for_one(
     assert page.status_code == 200
     assert "40.00" in page.content.decode()  # twenty servers, two hours each at 1.00
     assert len(twenty) == len(one)
+
+
+def test_a_price_in_another_currency_is_explained_in_its_projects_card_not_a_500(
+    client, project, member, make_instance
+):
+    from compute.models import Project
+
+    price("1", "1.00", utc(2020, 1, 1))
+    price("9", "1.00", utc(2020, 1, 1), currency="USD")
+    history(
+        make_instance("dollar-1", flavor_id="9"), (timezone.now() - timedelta(hours=2), "ACTIVE")
+    )
+    other = Project.objects.create(tenant=project.tenant, cloud=project.cloud, name="other")
+    fine = make_instance("fine-1")
+    fine.stack.project = other
+    fine.stack.save()
+    history(fine, (timezone.now() - timedelta(hours=2), "ACTIVE"))
+
+    page = client.get("/billing/")
+
+    text = page.content.decode()
+    assert page.status_code == 200
+    assert "Prices of 9 are not in EUR." in text
+    assert "fine-1" in text  # the other project's card is whole
+
+
+def test_an_instance_whose_price_changed_this_month_is_one_top_instance_with_its_whole_cost(
+    client, project, member, make_instance
+):
+    now = timezone.now()
+    price("1", "1.00", utc(2020, 1, 1))
+    price("1", "3.00", now - timedelta(hours=1))  # a past change, as a fixture may write it
+    web = make_instance("web-1")
+    history(web, (now - timedelta(hours=3), "ACTIVE"))
+    whole = services.money(
+        sum(line.cost for line in services.month_usage(project=project, month=now.date()).lines)
+    )
+
+    text = client.get("/billing/").content.decode()
+
+    rows = re.findall(r"<tr><td>web-1</td>.*?</tr>", text)
+    assert len(rows) == 1
+    assert f'<td class="text-end">{whole}</td>' in rows[0]
 
 
 def test_a_person_in_no_tenant_sees_no_bill(client, project):
