@@ -57,6 +57,9 @@ BILLING_ERRORS = errors(
 )
 
 
+FIRST_YEAR, LAST_YEAR = 1970, 9998
+
+
 class ProjectQuery(serializers.Serializer):
     project_name = serializers.CharField(max_length=64)
 
@@ -67,6 +70,13 @@ class UsageQuery(ProjectQuery):
         required=False,
         error_messages={"invalid": "Use the form YYYY-MM."},
     )
+
+    def validate_month(self, value: str) -> str:
+        # Years that time arithmetic in UTC and in epoch microseconds can hold, with room for
+        # the month's end and a local time zone on either side.
+        if not FIRST_YEAR <= int(value[:4]) <= LAST_YEAR:
+            raise serializers.ValidationError(f"Use a year from {FIRST_YEAR} to {LAST_YEAR}.")
+        return value
 
 
 def _project(request, query_class=ProjectQuery):

@@ -123,6 +123,14 @@ def test_a_bad_month_is_400(client, project, token):
     assert "month" in response.json()["data"]["errors"]
 
 
+@pytest.mark.parametrize("month", ["0000-01", "0001-01", "1969-12", "9999-12"])
+def test_a_month_beyond_the_years_billing_can_count_is_400(client, project, token, month):
+    response = get(client, token, "/openstack/billing_usage", project_name="devel", month=month)
+
+    assert response.status_code == 400
+    assert "month" in response.json()["data"]["errors"]
+
+
 def test_statements_are_listed_and_downloadable_by_their_tenant_only(
     client, project, token, make_instance
 ):
@@ -145,3 +153,11 @@ def test_statements_are_listed_and_downloadable_by_their_tenant_only(
     other_token = issue_token(ApiClientFactory(tenant=other.tenant))
     foreign = get(client, other_token, f"/openstack/billing_statements/{statement.pk}.csv")
     assert foreign.status_code == 404
+
+
+@pytest.mark.parametrize("month", ["1970-01", "9998-12"])
+def test_the_first_and_last_months_billing_can_count_are_answered(client, project, token, month):
+    response = get(client, token, "/openstack/billing_usage", project_name="devel", month=month)
+
+    assert response.status_code == 200
+    assert response.json()["data"]["total"] == "0.00"
