@@ -11,6 +11,7 @@ import hashlib
 import re
 import secrets
 import string
+from urllib.parse import urlencode
 
 from werkzeug.routing import Rule
 
@@ -277,7 +278,7 @@ def _flavors(ctx: Ctx, detail: bool) -> Reply:
     limit = _limit(ctx)
     page = flavors[:limit]
     body = {"flavors": [_flavor_view(ctx, f, detail=detail) for f in page]}
-    if len(page) == limit and len(flavors) > limit:
+    if page and len(page) == limit and len(flavors) > limit:
         body["flavors_links"] = [_next_link(ctx, page[-1]["id"], limit)]
     return Reply(200, body)
 
@@ -321,10 +322,12 @@ def _limit(ctx: Ctx) -> int:
 
 
 def _next_link(ctx: Ctx, marker: str, limit: int) -> dict:
+    """The next page's link: the same query (filters encoded again, so a `name` regular
+    expression with `+` survives), with this page's last id as the marker."""
     args = ctx.request.args.copy()
     args["marker"] = marker
     args["limit"] = str(limit)
-    query = "&".join("%s=%s" % (k, v) for k, v in args.items(multi=True))
+    query = urlencode(list(args.items(multi=True)))
     return {"rel": "next", "href": "%s?%s" % (ctx.request.base_url, query)}
 
 
@@ -434,10 +437,11 @@ def _servers(ctx: Ctx, detail: bool) -> Reply:
         if not found_marker:
             found_marker = server["id"] == marker
             continue
+        if len(page) >= limit:
+            # Checked before appending: Nova answers limit=0 with an empty page.
+            break
         if keep(server):
             page.append(server)
-            if len(page) >= limit:
-                break
     if not found_marker:
         raise SimError(400, "marker [%s] not found" % marker)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from werkzeug.routing import Rule
 
 from cloudsim.app import Ctx, Endpoint, Reply
@@ -83,6 +85,8 @@ def images_list(ctx: Ctx) -> Reply:
         limit = min(int(args.get("limit", 25)), 1000)
     except ValueError as exc:
         raise SimError(400, "limit param must be an integer") from exc
+    if limit < 0:
+        raise SimError(400, "limit param must be positive")
     page = images[:limit]
     body = {
         "images": [image_view(i) for i in page],
@@ -90,7 +94,11 @@ def images_list(ctx: Ctx) -> Reply:
         "first": "/v2/images",
     }
     if len(images) > limit and page:
-        body["next"] = "/v2/images?marker=%s&limit=%d" % (page[-1]["id"], limit)
+        # As Glance does, the next page keeps this one's filters.
+        params = args.copy()
+        params["marker"] = page[-1]["id"]
+        params["limit"] = str(limit)
+        body["next"] = "/v2/images?" + urlencode(list(params.items(multi=True)))
     return Reply(200, body)
 
 

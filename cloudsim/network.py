@@ -7,6 +7,8 @@ keys mean "any of", plus the tag filters and `fields`.
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from werkzeug.routing import Rule
 
 from cloudsim.app import Ctx, Endpoint, Reply
@@ -215,10 +217,18 @@ def _list(ctx: Ctx, collection: str, views: list[dict]) -> Reply:
             size = int(limit)
         except ValueError as exc:
             raise SimError(400, "Bad limit request: limit must be an integer.") from exc
+        if size < 0:
+            raise SimError(400, "Bad limit request: limit must be an integer 0 or greater.")
         if size > 0 and len(views) > size:
             views = views[:size]
-            href = "%s?limit=%d&marker=%s" % (ctx.request.base_url, size, views[-1]["id"])
-            body[collection + "_links"] = [{"rel": "next", "href": href}]
+            # The next page keeps the filters (and fields) of this one.
+            args = ctx.request.args.copy()
+            args["limit"] = str(size)
+            args["marker"] = views[-1]["id"]
+            query = urlencode(list(args.items(multi=True)))
+            body[collection + "_links"] = [
+                {"rel": "next", "href": "%s?%s" % (ctx.request.base_url, query)}
+            ]
     fields = ctx.query_list("fields")
     if fields:
         views = [{k: v[k] for k in fields if k in v} for v in views]
