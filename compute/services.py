@@ -247,12 +247,14 @@ def stack_delete(
 ) -> Operation:
     """Start deleting a stack; a second call while it is being deleted changes nothing.
 
-    `force` starts a fresh deletion even when one is under way or a stack is DELETED, for
-    operators clearing up after a failure. `client` or `user` is who asked, for the audit.
+    A deletion that failed does not count: asking again starts a new one. `force` starts a
+    fresh deletion even when one is under way or a stack is DELETED, for operators clearing
+    up after a failure. `client` or `user` is who asked, for the audit.
     """
     stack = Stack.objects.select_for_update().get(pk=stack.pk)
     current = stack.operations.filter(kind=Operation.Kind.DELETE).first()
-    if not force and stack.state in (Stack.State.DELETING, Stack.State.DELETED) and current:
+    under_way = current is not None and not current.is_terminal
+    if not force and current is not None and (under_way or stack.state == Stack.State.DELETED):
         return current
 
     for running in stack.operations.exclude(state__in=Operation.TERMINAL_STATES):
@@ -394,7 +396,12 @@ def _on_failure(operation: Operation, reason: str) -> None:
 
     if operation.kind == Operation.Kind.CREATE:
         stack.state = Stack.State.FAILED
-    stack.error = stack.error or reason
+        stack.error = stack.error or reason
+    else:
+        # A deletion that failed leaves servers in the cloud: the stack says so, and the
+        # tenant may ask for the deletion again.
+        stack.state = Stack.State.FAILED
+        stack.error = reason
     stack.save(update_fields=["state", "error", "updated"])
     _finish(operation, Operation.State.FAILED, reason)
 
@@ -876,7 +883,7 @@ def project_reconcile(*, project: Project) -> dict[str, int]:
 
     Servers deleted or stopped outside the portal are recorded so; tagged servers of stacks
     the portal does not know are kept as orphans for an operator. Stacks with an operation
-    under way are left to it.
+    under way are left to it; the servers of a stack whose deletion failed are watched again.
     """
     servers = gateway_for(project).project_servers()
     by_id = {server.id: server for server in servers}
@@ -889,7 +896,6 @@ def project_reconcile(*, project: Project) -> dict[str, int]:
             Instance.objects.select_related("stack")
             .filter(stack__project=project, state__in=LIVE_INSTANCE_STATES)
             .exclude(stack__in=busy)
-            .exclude(state=Instance.State.DELETING)
         )
         touched_stacks = set()
         for instance in watched:
@@ -902,8 +908,9 @@ def project_reconcile(*, project: Project) -> dict[str, int]:
                 _instance_set_state(instance, server.status, at=now)
                 counts["changed"] += 1
 
-        # A stack whose every server vanished is over.
-        for stack in Stack.objects.filter(pk__in=touched_stacks, state=Stack.State.ACTIVE):
+        # A stack whose every server vanished is over, also one whose deletion had failed.
+        settled = (Stack.State.ACTIVE, Stack.State.FAILED)
+        for stack in Stack.objects.filter(pk__in=touched_stacks, state__in=settled):
             if not stack.instances.filter(state__in=LIVE_INSTANCE_STATES).exists():
                 stack.state = Stack.State.DELETED
                 stack.save(update_fields=["state", "updated"])
