@@ -2,7 +2,9 @@
 
 Readiness checks the database, the message broker, the cache and the Keystone of every
 active cloud, each with its latency. A dependency that is down makes a 503 with the details,
-never a 500, and the answer names no host, user or secret.
+never a 500, and the answer names no host, user or secret. `?check=database` (repeatable)
+narrows the checks to those named, for a probe that must not fail on a dependency every node
+shares; the database is always checked, since the clouds to check are read from it.
 """
 
 import logging
@@ -28,13 +30,18 @@ CLOUDS_YAML_PLACES = (
     Path("/etc/openstack/clouds.yaml"),
 )
 # What an error message may carry that a public answer must not: URLs (with credentials),
-# host names and addresses.
+# host names and addresses. Applied in order: a URL first, then what is left of an address.
 _MASKS = (
     re.compile(r"[a-z][a-z0-9+.-]*://\S+", re.IGNORECASE),
     re.compile(r"host=['\"][^'\"]*['\"]"),
+    re.compile(r"\bhost name ['\"][^'\"]*['\"]", re.IGNORECASE),
     re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b"),
     re.compile(r"\bat \"[^\"]*\""),
+    # A dotted name ending in a label with a letter (db.internal.example), or any name:port.
+    re.compile(r"\b(?:[a-z0-9-]+\.)+[a-z][a-z0-9-]*(?::\d+)?\b", re.IGNORECASE),
+    re.compile(r"\b[\w-]+:\d{1,5}\b"),
 )
+CHECKS = ("database", "broker", "cache", "clouds")  # what `?check=` may name
 
 
 def _problem(error: Exception) -> str:
@@ -89,10 +96,17 @@ def _clouds_yaml() -> dict:
     return {}
 
 
-def _keystone(auth_url: str):
+def _tls_verify(entry: dict) -> bool | str:
+    """What clouds.yaml says to trust, as the gateway reads it: `verify: false` or a `cacert`."""
+    if entry.get("verify") is False:
+        return False
+    return entry.get("cacert") or True
+
+
+def _keystone(auth_url: str, verify: bool | str = True):
     def check() -> dict:
         # The version document answers without a token: no credential leaves the portal.
-        response = requests.get(auth_url, timeout=settings.READYZ_TIMEOUT_SECONDS)
+        response = requests.get(auth_url, timeout=settings.READYZ_TIMEOUT_SECONDS, verify=verify)
         if response.status_code >= 500:
             raise RuntimeError(f"Keystone answered {response.status_code}")
         return {"status": response.status_code}
@@ -110,11 +124,12 @@ def _clouds(database_ok: bool) -> dict:
     entries = _clouds_yaml()
     results = {}
     for name in Cloud.objects.filter(is_active=True).values_list("name", flat=True):
-        auth_url = (entries.get(name) or {}).get("auth", {}).get("auth_url")
+        entry = entries.get(name) or {}
+        auth_url = entry.get("auth", {}).get("auth_url")
         if not auth_url:
             results[f"keystone:{name}"] = {"ok": False, "error": "not found in clouds.yaml"}
             continue
-        results[f"keystone:{name}"] = _timed(_keystone(auth_url))
+        results[f"keystone:{name}"] = _timed(_keystone(auth_url, _tls_verify(entry)))
     return results
 
 
@@ -124,13 +139,24 @@ def healthz(request):
 
 
 def readyz(request):
-    """Every dependency with `ok` and `latency_ms`; 200 when all are ok, else 503."""
+    """Every dependency (or those named by `?check=`) with `ok` and `latency_ms`; 200 when all
+    are ok, else 503."""
+    wanted = request.GET.getlist("check") or CHECKS
+    unknown = sorted(set(wanted) - set(CHECKS))
+    if unknown:
+        body = {"status": "bad request", "error": f"unknown check {', '.join(unknown)}; "
+                f"known: {', '.join(CHECKS)}"}  # fmt: skip
+        return JsonResponse(body, status=400)
+
     checks = {"database": _timed(_database)}
     if not checks["database"]["ok"]:
         connection.close()  # a broken connection would fail the next request too
-    checks["broker"] = _timed(_broker)
-    checks["cache"] = _timed(_cache)
-    checks.update(_timed_clouds(checks["database"]["ok"]))
+    if "broker" in wanted:
+        checks["broker"] = _timed(_broker)
+    if "cache" in wanted:
+        checks["cache"] = _timed(_cache)
+    if "clouds" in wanted:
+        checks.update(_timed_clouds(checks["database"]["ok"]))
 
     ready = all(check["ok"] for check in checks.values())
     if not ready:

@@ -93,3 +93,79 @@ def test_readyz_with_the_database_down_is_a_503_not_a_500(client, monkeypatch):
     assert checks["database"]["ok"] is False
     assert "OperationalError" in checks["database"]["error"]
     assert checks["broker"]["ok"] is True
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Error -2 connecting to redis.internal.example:6379. Name or service not known.",
+        'could not translate host name "db.internal.example" to address: Name unknown',
+        'could not translate host name "db" to address: Name or service not known',
+        "Error 111 connecting to cachehost:6379. Connection refused.",
+        "HTTPSConnectionPool(host='keystone.internal.example', port=5000): Max retries",
+    ],
+)
+def test_a_dependency_error_names_no_host(message):
+    problem = health._problem(OSError(message))
+
+    assert problem.startswith("OSError: ")
+    for host in ("internal.example", '"db"', "cachehost"):
+        assert host not in problem, problem
+
+
+def test_readyz_with_an_unresolvable_broker_host_does_not_name_it(client, settings):
+    settings.CELERY_BROKER_URL = "amqp://guest:guest@broker.internal.invalid:5672//"
+
+    response = client.get("/readyz?check=broker")
+
+    assert response.status_code == 503
+    assert response.json()["checks"]["broker"]["ok"] is False
+    assert "internal.invalid" not in response.content.decode()
+
+
+def test_readyz_narrowed_to_the_database_is_ready_while_the_broker_is_down(client, settings):
+    settings.CELERY_BROKER_URL = f"amqp://guest:guest@127.0.0.1:{CLOSED_PORT}//"
+
+    narrowed = client.get("/readyz?check=database")
+    everything = client.get("/readyz")
+
+    assert narrowed.status_code == 200
+    assert set(narrowed.json()["checks"]) == {"database"}
+    assert everything.status_code == 503
+
+
+def test_readyz_with_an_unknown_check_is_a_400_listing_the_known_ones(client):
+    response = client.get("/readyz?check=databse")
+
+    assert response.status_code == 400
+    assert "databse" in response.json()["error"]
+    assert "database" in response.json()["error"]
+
+
+@pytest.mark.parametrize(
+    ("entry", "trusted"),
+    [
+        ({}, True),
+        ({"verify": False}, False),
+        ({"cacert": "/etc/ssl/private-ca.pem"}, "/etc/ssl/private-ca.pem"),
+        ({"verify": True, "cacert": "/etc/ssl/private-ca.pem"}, "/etc/ssl/private-ca.pem"),
+    ],
+)
+def test_readyz_trusts_keystone_as_clouds_yaml_says(client, tmp_path, monkeypatch, entry, trusted):
+    clouds = {"clouds": {"private": {"auth": {"auth_url": "https://keystone.test/v3"}, **entry}}}
+    path = tmp_path / "clouds.yaml"
+    path.write_text(json.dumps(clouds))
+    monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(path))
+    Cloud.objects.create(name="private")
+    calls = []
+
+    def answer(url, **kwargs):
+        calls.append(kwargs["verify"])
+        return type("Answer", (), {"status_code": 300})()
+
+    monkeypatch.setattr(health.requests, "get", answer)
+
+    response = client.get("/readyz?check=clouds")
+
+    assert response.json()["checks"]["keystone:private"]["ok"] is True
+    assert calls == [trusted]
