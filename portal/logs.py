@@ -15,7 +15,9 @@ import re
 import time
 from urllib.parse import unquote
 
-from django.views.debug import SafeExceptionReporterFilter
+from django.http import HttpRequest
+from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
+from rest_framework.request import Request
 
 REDACTED = "[redacted]"
 SECRET_NAMES = ("access_token", "refresh_token", "client_secret", "password", "webhook_secret")
@@ -93,10 +95,28 @@ class SecretsExceptionReporterFilter(SafeExceptionReporterFilter):
         if request is None:
             return parameters
         cleansed = parameters.copy()
-        for name in SECRET_NAMES:
-            if name in cleansed:
+        for name in list(cleansed):
+            if _is_secret(name):
                 cleansed[name] = self.cleansed_substitute
         return cleansed
+
+    # Local variables of a traceback's frames named like these hold secrets.
+    secret_variables = re.compile("TOKEN|SECRET|PASS|AUTHORIZATION", flags=re.IGNORECASE)
+
+    def get_traceback_frame_variables(self, request, tb_frame):
+        return [
+            (name, self.cleansed_substitute if self.secret_variables.search(name) else value)
+            for name, value in super().get_traceback_frame_variables(request, tb_frame)
+        ]
+
+    def cleanse_special_types(self, request, value):
+        value = super().cleanse_special_types(request, value)
+        # A request's repr is its full path, query string and token included.
+        if isinstance(value, HttpRequest | Request):
+            return redact(repr(value))
+        if isinstance(value, str):
+            return redact(value)
+        return value
 
     def get_safe_request_meta(self, request):
         meta = super().get_safe_request_meta(request)
@@ -104,6 +124,30 @@ class SecretsExceptionReporterFilter(SafeExceptionReporterFilter):
             if key in meta:
                 meta[key] = redact(str(meta[key]))
         return meta
+
+
+class SecretsExceptionReporter(ExceptionReporter):
+    """Error reports (the DEBUG page, and any report rendered) without the URL's secrets.
+
+    Django shows the full request URL and every GET parameter; the seed's clients put the
+    access token there.
+    """
+
+    def _get_raw_insecure_uri(self):
+        return redact(super()._get_raw_insecure_uri())
+
+    def get_traceback_data(self):
+        data = super().get_traceback_data()
+        if self.request is not None:
+            data["request_GET_items"] = [
+                (name, self.filter.cleansed_substitute if _is_secret(name) else value)
+                for name, value in self.request.GET.items()
+            ]
+        return data
+
+
+def _is_secret(name: str) -> bool:
+    return name.lower() in SECRET_NAMES
 
 
 # --- request ids ----------------------------------------------------------------------------

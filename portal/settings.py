@@ -345,6 +345,7 @@ LOGGING = {
     },
 }
 DEFAULT_EXCEPTION_REPORTER_FILTER = "portal.logs.SecretsExceptionReporterFilter"
+DEFAULT_EXCEPTION_REPORTER = "portal.logs.SecretsExceptionReporter"
 
 # --- Health and metrics ----------------------------------------------------------------------
 

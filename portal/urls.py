@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from accounts.views import AccessTokenView, home
@@ -26,6 +26,9 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics.metrics_view, name="metrics"),
     path("", home, name="home"),
+    # Any other API path is an enveloped 404, never Django's debug page (which would show the
+    # URL, token and all, when DEBUG is on).
+    re_path(r"^(?:openstack|oauth)/", views.not_found),
 ]
 
 handler404 = views.not_found
