@@ -20,6 +20,13 @@ _ID_SEGMENT = re.compile(
 FAILURE_ACTIONS = ("500", "503", "drop")
 
 
+def _check_count(count: int | None) -> None:
+    # on_call counts a rule down, so anything but a positive int would break every call the
+    # rule matches, or (0) still fire once.
+    if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
+        raise ValueError("count must be a positive integer or None, not %r" % (count,))
+
+
 def normalize_path(path: str) -> str:
     """Replace ids in a path with `{id}`, so that calls count per route, not per object."""
     return _ID_SEGMENT.sub("/{id}", path)
@@ -108,6 +115,7 @@ class Faults:
         self, match: Match, min_s: float, max_s: float | None = None, count: int | None = None
     ) -> LatencyRule:
         """Add a latency rule; `count` limits it to the next N matching calls."""
+        _check_count(count)
         with self.lock:
             rule = LatencyRule(match, float(min_s), float(max_s if max_s is not None else min_s))
             rule.remaining = count
@@ -119,6 +127,7 @@ class Faults:
         """Add a failure rule for the next `count` matching calls (None: until cleared)."""
         if action not in FAILURE_ACTIONS:
             raise ValueError("action must be one of %s" % ", ".join(FAILURE_ACTIONS))
+        _check_count(count)
         with self.lock:
             rule = FailureRule(match, action, count, self._new_id())
             self.failures.append(rule)

@@ -7,6 +7,8 @@ It needs no token and speaks plain JSON; `cloudsim.control.SimControl` wraps it.
 from __future__ import annotations
 
 import dataclasses
+import json
+import math
 
 from werkzeug.routing import Rule
 
@@ -26,6 +28,9 @@ QUOTA_KEYS = {
     "ports": ("network", "port"),
     "port": ("network", "port"),
 }
+
+# The statuses a seeded server can start in (BUILD boots it as the API would).
+SEED_STATUSES = ("ACTIVE", "SHUTOFF", "ERROR", "BUILD")
 
 
 def _project(state: SimState, ref: str) -> dict:
@@ -162,6 +167,46 @@ def faults_clear(ctx: Ctx) -> Reply:
     return Reply(204)
 
 
+def _json_text(value) -> str:
+    """A value as the caller wrote it, for error messages."""
+    return json.dumps(value) if not isinstance(value, str) else repr(value)
+
+
+def _number(value, name: str, *, minimum: float = 0.0) -> float:
+    """A finite number of at least `minimum`, or a 400 that names the field: a bad value
+    must never be stored, where it would break every later call it applies to."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise SimError(400, "%s must be a number, not %s." % (name, _json_text(value)))
+    try:
+        number = float(value)
+    except ValueError:
+        raise SimError(400, "%s must be a number, not %s." % (name, _json_text(value))) from None
+    if not math.isfinite(number) or number < minimum:
+        raise SimError(400, "%s must be a number of at least %g." % (name, minimum))
+    return number
+
+
+def _integer(value, name: str, *, minimum: int) -> int:
+    """A whole number of at least `minimum` (JSON 2, 2.0 or "2"), or a 400 naming the field."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise SimError(400, "%s must be an integer, not %s." % (name, _json_text(value)))
+    try:
+        number = int(value)
+    except ValueError:
+        raise SimError(400, "%s must be an integer, not %s." % (name, _json_text(value))) from None
+    if number < minimum:
+        raise SimError(400, "%s must be an integer of at least %d." % (name, minimum))
+    return number
+
+
+def _count(data: dict, default: int | None) -> int | None:
+    """A rule's `count`: a positive integer, or null for "until the faults are cleared"."""
+    value = data.get("count", default)
+    return None if value is None else _integer(value, "count", minimum=1)
+
+
 def _match(data: dict) -> Match:
     try:
         return Match(
@@ -177,15 +222,15 @@ def latency_add(ctx: Ctx) -> Reply:
     """{"seconds": S} or {"min": A, "max": B}, with optional service/method/path/count."""
     data = ctx.body()
     if "seconds" in data:
-        low = high = float(data["seconds"])
+        low = high = _number(data["seconds"], "seconds")
     elif "min" in data:
-        low = float(data["min"])
-        high = float(data.get("max", low))
+        low = _number(data["min"], "min")
+        high = low if data.get("max") is None else _number(data["max"], "max")
     else:
         raise SimError(400, "Give 'seconds', or 'min' and 'max'.")
-    if low < 0 or high < low:
+    if high < low:
         raise SimError(400, "Latency needs 0 <= min <= max.")
-    rule = ctx.faults.add_latency(_match(data), low, high, data.get("count"))
+    rule = ctx.faults.add_latency(_match(data), low, high, _count(data, None))
     return Reply(201, {"id": rule.id})
 
 
@@ -193,9 +238,9 @@ def failure_add(ctx: Ctx) -> Reply:
     """{"action": "500"|"503"|"drop", "count": N}, with optional service/method/path."""
     data = ctx.body()
     action = str(data.get("action", data.get("status", "500")))
-    count = data.get("count", 1)
+    count = _count(data, 1)
     try:
-        rule = ctx.faults.add_failure(_match(data), action, None if count is None else int(count))
+        rule = ctx.faults.add_failure(_match(data), action, count)
     except ValueError as exc:
         raise SimError(400, str(exc)) from exc
     return Reply(201, {"id": rule.id})
@@ -204,16 +249,33 @@ def failure_add(ctx: Ctx) -> Reply:
 def boots_set(ctx: Ctx) -> Reply:
     """Make boots fail (probability, next N) or slow (next N take boot_time seconds)."""
     data = ctx.body()
+    # Every value is checked before the plan changes, so a 400 leaves it as it was.
+    changes: dict = {}
+    if "fail_probability" in data:
+        probability = _number(data["fail_probability"], "fail_probability")
+        if probability > 1:
+            raise SimError(400, "fail_probability must be between 0 and 1.")
+        changes["fail_probability"] = probability
+    if "fail_next" in data:
+        changes["fail_next"] = _integer(data["fail_next"], "fail_next", minimum=0)
+    if "message" in data:
+        if data["message"] is not None and not isinstance(data["message"], str):
+            raise SimError(400, "message must be a string.")
+        changes["fail_message"] = data["message"]
+    slow = None
+    if "slow_next" in data:
+        if "boot_time" not in data:
+            raise SimError(400, "slow_next needs boot_time, the seconds those boots take.")
+        slow = [
+            _number(data["boot_time"], "boot_time"),
+            _integer(data["slow_next"], "slow_next", minimum=1),
+        ]
     with ctx.faults.lock:
         plan = ctx.faults.boots
-        if "fail_probability" in data:
-            plan.fail_probability = float(data["fail_probability"])
-        if "fail_next" in data:
-            plan.fail_next = int(data["fail_next"])
-        if "message" in data:
-            plan.fail_message = data["message"]
-        if "slow_next" in data:
-            plan.slow.append([float(data["boot_time"]), int(data["slow_next"])])
+        for key, value in changes.items():
+            setattr(plan, key, value)
+        if slow is not None:
+            plan.slow.append(slow)
         return Reply(200, dataclasses.asdict(plan))
 
 
@@ -224,10 +286,14 @@ def config_show(ctx: Ctx) -> Reply:
 def config_update(ctx: Ctx) -> Reply:
     """Change boot_time, delete_time, reboot_time or token_ttl (seconds)."""
     settings = ctx.state.settings
+    known = [f.name for f in dataclasses.fields(settings)]
+    changes = {}
     for key, value in ctx.body().items():
-        if not hasattr(settings, key):
-            raise SimError(400, "Unknown setting %s." % key)
-        setattr(settings, key, None if value is None else float(value))
+        if key not in known:
+            raise SimError(400, "Unknown setting %s; known: %s." % (key, ", ".join(known)))
+        changes[key] = None if value is None else _number(value, key)
+    for key, value in changes.items():
+        setattr(settings, key, value)
     return config_show(ctx)
 
 
@@ -248,12 +314,16 @@ def quota_update(ctx: Ctx, project: str) -> Reply:
     """Shrink (or grow) a project's quotas: instances, cores, ram, floating_ips, ports."""
     state = ctx.state
     project_id = _project(state, project)["id"]
+    changes = {}
     for key, value in ctx.body().items():
         if key not in QUOTA_KEYS:
             raise SimError(400, "Unknown quota %s; known: %s." % (key, ", ".join(QUOTA_KEYS)))
+        # -1 is OpenStack's "unlimited".
+        changes[key] = _integer(value, key, minimum=-1)
+    for key, value in changes.items():
         service, name = QUOTA_KEYS[key]
         overrides = state.compute_quotas if service == "compute" else state.network_quotas
-        overrides.setdefault(project_id, {})[name] = int(value)
+        overrides.setdefault(project_id, {})[name] = value
     return quota_show(ctx, project)
 
 
@@ -261,9 +331,19 @@ def servers_seed(ctx: Ctx) -> Reply:
     """Create servers directly, past quotas and the API: for big states and set-ups."""
     state = ctx.state
     data = ctx.body()
+    for key in ("project", "name", "message"):
+        if data.get(key) is not None and not isinstance(data[key], str):
+            raise SimError(400, "%s must be a string." % key)
+    if data.get("metadata") is not None and not isinstance(data["metadata"], dict):
+        raise SimError(400, "metadata must be an object of strings.")
+    if data.get("tags") is not None and not isinstance(data["tags"], list):
+        raise SimError(400, "tags must be a list of strings.")
+    status = data.get("status", "ACTIVE")
+    if status not in SEED_STATUSES:
+        raise SimError(400, "status must be one of %s." % ", ".join(SEED_STATUSES))
     project = _project(state, data.get("project", "devel"))
     user = state.first_member(project["id"])
-    count = int(data.get("count", 1))
+    count = _integer(data.get("count", 1), "count", minimum=1)
     flavor = next(
         (
             f
@@ -286,7 +366,6 @@ def servers_seed(ctx: Ctx) -> Reply:
         if not found:
             raise SimError(400, "Unknown network %s." % network)
         networks = found[:1]
-    status = data.get("status", "ACTIVE")
     name = data.get("name", "seed")
     ids = []
     for index in range(count):
