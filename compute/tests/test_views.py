@@ -179,6 +179,19 @@ def test_a_polled_fragment_that_is_not_found_any_more_stops_the_polling(
     assert client.get("/projects/prod/stacks/rows/").status_code == 404  # a plain GET still
 
 
+def test_addresses_are_never_split_across_lines_but_long_ids_may_be(client, project):
+    sign_in(client, project)
+    stack = make_stack(project)
+
+    listing = client.get("/projects/devel/stacks/").content.decode()
+    detail = client.get(f"/stacks/{stack.name}/").content.decode()
+
+    for page in (listing, detail):
+        assert 'class="mono fixed-ip text-nowrap"' in page
+        assert 'class="mono floating-ip text-nowrap"' in page
+    assert 'class="mono long-id small' in detail
+
+
 def test_an_empty_project_explains_how_to_launch_a_stack(client, project):
     sign_in(client, project)
 
