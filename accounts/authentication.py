@@ -28,12 +28,17 @@ def _bearer_from_header(request) -> str | None:
     return None
 
 
+class MalformedBody(exceptions.ParseError):
+    default_detail = "Malformed request body."
+
+
 def _token_from_body(request) -> str | None:
-    # Malformed bodies are reported by the view that reads them, as a 400 naming the problem.
+    # A body that does not parse is refused here: once DRF failed to parse it, it holds an
+    # empty body, and the view would go on with the query parameters alone.
     try:
         data = request.data
-    except exceptions.ParseError:
-        return None
+    except exceptions.ParseError as error:
+        raise MalformedBody(f"Malformed request body: {error.detail}") from error
     if isinstance(data, dict | QueryDict):
         token = data.get(TOKEN_FIELD)
         return token if isinstance(token, str) and token else None

@@ -157,10 +157,26 @@ def test_wrong_method_is_405_in_the_envelope(client, tenant_client):
     assert response.json()["status"] == 405
 
 
-def test_malformed_json_body_is_400_not_500(client, tenant_client):
+@pytest.mark.parametrize(
+    ("method", "url"),
+    [
+        ("POST", "/openstack/compute"),
+        ("DELETE", "/openstack/delete_instances?project_name=p&stack_name=s&"),
+    ],
+)
+def test_a_malformed_json_body_is_a_400_saying_so_not_an_empty_body(
+    client, tenant_client, method, url
+):
     _, token = tenant_client
+    separator = "" if url.endswith("&") else "?"
     response = client.generic(
-        "POST", f"{URL}?access_token={token}", "{not json", content_type="application/json"
+        method,
+        f"{url}{separator}access_token={token}",
+        '{"instances": 1,',
+        content_type="application/json",
     )
-    assert response.status_code in (400, 405)
-    assert response.json()["status"] == response.status_code
+
+    assert response.status_code == 400
+    body = response.json()
+    assert body["status"] == 400
+    assert body["message"].startswith("Malformed request body: JSON parse error")
