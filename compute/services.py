@@ -849,30 +849,53 @@ def operation_record_crash(*, operation_id: str, wakeup: str) -> None:
 
 
 def operations_watchdog() -> int:
-    """Wake operations whose step has not moved in a while (a lost message, a dead worker).
+    """Fail operations past their deadline, and wake those whose step has not moved in a
+    while (a lost message, a dead worker).
 
-    Returns how many were woken. An operation whose stack is locked is being worked on.
+    Returns how many were failed or woken. An operation whose stack is locked is being
+    worked on. A create that fails here cleans up after itself, as on any other failure.
     """
-    stalled_before = timezone.now() - timedelta(seconds=settings.OPERATION_STALL_SECONDS)
-    stalled = Operation.objects.exclude(state__in=Operation.TERMINAL_STATES).filter(
-        updated__lt=stalled_before
+    now = timezone.now()
+    stalled_before = now - timedelta(seconds=settings.OPERATION_STALL_SECONDS)
+    watched = Operation.objects.exclude(state__in=Operation.TERMINAL_STATES).filter(
+        Q(updated__lt=stalled_before) | Q(deadline__lt=now)
     )
-    woken = 0
-    for operation_id in stalled.values_list("pk", flat=True):
+    handled = 0
+    for operation_id, stack_id in watched.values_list("pk", "stack_id"):
         with transaction.atomic():
-            operation = Operation.objects.select_related("stack").get(pk=operation_id)
-            if operation.is_terminal or _lock_stack(operation.stack_id) is None:
+            stack = _lock_stack(stack_id)
+            if stack is None:
                 continue
-            _note(operation, "woken", "no progress; sent again")
-            _schedule(operation)
-            woken += 1
-            logger.warning(
-                "Operation stalled, sent again operation=%s stack=%s step=%s",
-                operation.id,
-                operation.stack.name,
-                operation.step,
-            )
-    return woken
+            # Read under the stack's lock: a step that just ended may have moved it on.
+            operation = Operation.objects.get(pk=operation_id)
+            operation.stack = stack
+            if operation.is_terminal:
+                continue
+            if operation.deadline < timezone.now():
+                _operation_expire(operation)
+                handled += 1
+            elif operation.updated < stalled_before:
+                _note(operation, "woken", "no progress; sent again")
+                _schedule(operation)
+                handled += 1
+                logger.warning(
+                    "Operation stalled, sent again operation=%s stack=%s step=%s",
+                    operation.id,
+                    stack.name,
+                    operation.step,
+                )
+    return handled
+
+
+def _operation_expire(operation: Operation) -> None:
+    """Fail an operation that outlived its deadline, the way a step's failure would."""
+    logger.warning(
+        "Operation past its deadline, failed operation=%s stack=%s step=%s",
+        operation.id,
+        operation.stack.name,
+        operation.step,
+    )
+    _on_failure(operation, f"No progress before the deadline (step {operation.step}).")
 
 
 # --- reconciliation -------------------------------------------------------------------------
