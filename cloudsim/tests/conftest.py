@@ -1,4 +1,11 @@
-"""Fixtures of cloudsim's own tests; the root conftest loads `cloudsim.pytest_plugin`."""
+"""Fixtures of cloudsim's own tests; the root conftest loads `cloudsim.pytest_plugin`.
+
+They run with the whole suite (`make test`), or alone and without Django, from the
+repository root (`--confcutdir` keeps out the root conftest, which reads Django's settings):
+
+    .venv/bin/python -m pytest -p no:django --confcutdir=cloudsim \
+        -p cloudsim.pytest_plugin cloudsim/tests
+"""
 
 import openstack
 import pytest
@@ -6,8 +13,7 @@ import pytest
 
 @pytest.fixture(autouse=True)
 def _fast_hashing_and_clean_cache():
-    """Replaces the root conftest's Django set-up: cloudsim's tests need no Django at all,
-    and must run with `-p no:django`."""
+    """Replaces the root conftest's Django set-up: cloudsim's tests need no Django at all."""
 
 
 @pytest.fixture
