@@ -17,7 +17,7 @@ from decimal import ROUND_HALF_UP, Decimal, localcontext
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Window
+from django.db.models import F, Min, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
@@ -32,6 +32,9 @@ US_PER_SECOND = Decimal(1_000_000)
 # Bounds of "for ever" in epoch microseconds, well inside a signed 64-bit integer.
 NEVER_BEFORE = -(2**62)
 NEVER_AFTER = 2**62
+# How long before a statement closed an event may have been written and still not be seen by
+# it (its transaction not yet committed); far longer than metering's one-row transactions.
+LATE_EVENT_GRACE = timedelta(hours=1)
 
 
 def money(amount: Decimal) -> Decimal:
@@ -374,9 +377,15 @@ def _adjustment_lines(statement: Statement) -> list[StatementLine]:
         project=statement.project, period_start__lt=statement.period_start
     ).exclude(pk=statement.pk)
     for closed in earlier.order_by("period_start"):
+        # `recorded` is set when an event is written, not when its transaction commits: an
+        # event written just before a month closed may become visible just after, unseen by
+        # that statement. Looking back a grace period catches it; the comparison below is
+        # exact, so an event that the statement did see adds nothing.
+        # Limitation: an event whose transaction stays open longer than the grace period
+        # after a month closes is never billed.
         late = InstanceEvent.objects.filter(
             project=statement.project,
-            recorded__gt=closed.closed,
+            recorded__gt=closed.closed - LATE_EVENT_GRACE,
             at_us__lt=to_us(month_bounds(closed.period_start)[1]),
         )
         if not late.exists():
@@ -407,6 +416,24 @@ def _adjustment_lines(statement: Statement) -> list[StatementLine]:
 
 def projects_to_bill():
     return Project.objects.filter(pk__in=InstanceEvent.objects.values("project_id"))
+
+
+def months_to_close(*, project: Project, now: datetime | None = None) -> list[date]:
+    """The ended months since the project's first recorded state change that have no
+    statement yet, oldest first: a month missed while beat was down or while the project
+    could not be billed is still closed later, before the months after it."""
+    now = now or timezone.now()
+    first = InstanceEvent.objects.filter(project=project).aggregate(first=Min("at"))["first"]
+    if first is None:
+        return []
+    closed = set(Statement.objects.filter(project=project).values_list("period_start", flat=True))
+    months = []
+    month = first.astimezone(UTC).date().replace(day=1)
+    while month_bounds(month)[1] <= now:
+        if month not in closed:
+            months.append(month)
+        month = month_bounds(month)[1].date()
+    return months
 
 
 # --- exports --------------------------------------------------------------------------------

@@ -1,13 +1,13 @@
 """Usage and statements with hand-computed expectations."""
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 from django.utils import timezone
 
 from billing import services, tasks
-from billing.models import Statement
+from billing.models import InstanceEvent, Statement, StatementLine
 from billing.tests.conftest import history, price, utc
 
 pytestmark = pytest.mark.django_db
@@ -132,22 +132,93 @@ def test_a_month_that_has_not_ended_gets_no_statement(project):
         services.statement_close(project=project, month=timezone.now().date())
 
 
-def test_one_project_with_broken_prices_does_not_stop_the_others(project, make_instance):
+@pytest.fixture
+def broken_project(project, make_instance):
+    """A project whose flavor is priced in another currency, named to be billed first."""
     from compute.models import Project
 
-    other = Project.objects.create(tenant=project.tenant, cloud=project.cloud, name="staging")
+    broken = Project.objects.create(tenant=project.tenant, cloud=project.cloud, name="a-broken")
     price("1", "1.00", utc(2026, 1, 1))
     price("9", "1.00", utc(2026, 1, 1), currency="USD")
     history(make_instance("ok", flavor_id="1"), (utc(2026, 11, 2), "ACTIVE"))
-    broken = make_instance("bad", flavor_id="9")
-    broken.stack.project = other
-    broken.stack.save()
-    history(broken, (utc(2026, 11, 2), "ACTIVE"))
+    bad = make_instance("bad", flavor_id="9")
+    bad.stack.project = broken
+    bad.stack.save()
+    history(bad, (utc(2026, 11, 2), "ACTIVE"))
+    assert services.projects_to_bill().first() == broken
+    return broken
 
-    tasks.close_statements_for(month=NOVEMBER)
 
+@pytest.fixture
+def eager_tasks():
+    """Tasks run where they are queued, each on its own as a worker would run it."""
+    from portal.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before
+
+
+def test_one_project_with_broken_prices_does_not_stop_the_others(project, broken_project):
+    failures = tasks.close_statements_for(month=NOVEMBER)
+
+    assert failures == 1
     assert Statement.objects.get(project=project).total > 0
-    assert not Statement.objects.filter(project=other).exists()
+    assert not Statement.objects.filter(project=broken_project).exists()
+
+
+def test_the_beat_task_bills_the_others_when_the_first_project_is_broken(
+    project, broken_project, eager_tasks
+):
+    tasks.close_statements()
+
+    assert Statement.objects.get(project=project, period_start=NOVEMBER).total > 0
+    assert not Statement.objects.filter(project=broken_project).exists()
+
+
+def test_months_never_closed_are_closed_later_oldest_first(project, make_instance):
+    price("1", "1.00", utc(2026, 1, 1))
+    for name, month, hours in (("sep", 9, 2), ("oct", 10, 3), ("nov", 11, 1)):
+        history(
+            make_instance(name),
+            (utc(2026, month, 5), "ACTIVE"),
+            (utc(2026, month, 5, hours), "DELETED"),
+        )
+    # October was closed by hand; September and November were missed (beat was down).
+    services.statement_close(project=project, month=date(2026, 10, 1))
+
+    tasks.close_statement(project.pk)
+    tasks.close_statement(project.pk)  # a second run finds nothing left to close
+
+    made = Statement.objects.filter(project=project).order_by("period_start")
+    assert [(f"{s.period_start:%Y-%m}", s.total) for s in made] == [
+        ("2026-09", Decimal("2.00")),
+        ("2026-10", Decimal("3.00")),
+        ("2026-11", Decimal("1.00")),
+    ]
+    assert not StatementLine.objects.filter(kind="ADJUSTMENT").exists()
+    september, _, november = made
+    assert september.closed < november.closed  # oldest first
+    assert services.months_to_close(project=project) == []
+
+
+def test_an_event_written_before_a_month_closed_but_seen_after_is_adjusted_next_month(
+    project, make_instance
+):
+    price("1", "1.00", utc(2026, 1, 1))
+    history(make_instance("web-1"), (utc(2026, 10, 2), "ACTIVE"), (utc(2026, 10, 2, 1), "DELETED"))
+    october = services.statement_close(project=project, month=date(2026, 10, 1))
+    # Its transaction committed after October closed, though it was written a moment before.
+    history(make_instance("db-1"), (utc(2026, 10, 9), "ACTIVE"), (utc(2026, 10, 9, 4), "DELETED"))
+    InstanceEvent.objects.filter(instance__name="db-1").update(
+        recorded=october.closed - timedelta(seconds=5)
+    )
+
+    november = services.statement_close(project=project, month=NOVEMBER)
+
+    adjustment = november.lines.get(kind="ADJUSTMENT")
+    assert (adjustment.adjusts, adjustment.amount) == (october, Decimal("4.00"))
 
 
 def test_the_csv_export_is_safe_from_spreadsheet_formulas(project, make_instance):
