@@ -282,6 +282,12 @@ def test_the_core_actions_work_without_javascript(worker, devel, context_without
     expect(page).to_have_url(re.compile(r"/projects/devel/stacks/$"))
     wait_for_stack(stack_name, Stack.State.DELETED, timeout=60)
 
+    # The account links of the script-driven drop-down are plain links too.
+    page.get_by_role("link", name="Time zone").click()
+    expect(page.get_by_role("button", name="Save")).to_be_visible()
+    page.get_by_role("link", name="Change password").click()
+    expect(page.get_by_label("Old password")).to_be_visible()
+
     page.get_by_role("button", name="Sign out").last.click()
     expect(page.get_by_role("button", name="Sign in")).to_be_visible()
 

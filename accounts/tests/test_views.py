@@ -113,6 +113,18 @@ def test_times_are_shown_in_the_time_zone_the_person_chose(client, tenant):
     assert client.post("/account/", {"timezone": "Mars/Olympus"}).status_code == 200
 
 
+def test_the_account_links_are_reachable_without_script(client, tenant):
+    client.force_login(person_in(tenant))
+
+    page = client.get("/").content.decode()
+
+    # The second <noscript> is the menu's; the first only unfolds the navigation bar.
+    fallback = page.split("<noscript>")[2].split("</noscript>")[0]
+    assert 'href="/account/"' in fallback
+    assert 'href="/account/password/"' in fallback
+    assert "Sign out" in fallback
+
+
 def test_an_owner_creates_an_api_client_and_sees_its_secret_once(client, tenant):
     client.force_login(person_in(tenant))
 
