@@ -70,6 +70,13 @@ class AccessTokenView(TokenView):
     "scope"}`. Client authentication by form fields or HTTP Basic, as RFC 6749 allows.
     """
 
+    def http_method_not_allowed(self, request, *args, **kwargs):
+        response = envelope_json(
+            status_code=405, message=f'Method "{request.method}" not allowed.'
+        )
+        response["Allow"] = "POST, OPTIONS"
+        return response
+
     def post(self, request, *args, **kwargs):
         basic_client_id = _basic_client_id(request)
         client_id = (

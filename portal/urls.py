@@ -31,5 +31,6 @@ urlpatterns = [
     re_path(r"^(?:openstack|oauth)/", views.not_found),
 ]
 
+handler400 = views.bad_request
 handler404 = views.not_found
 handler500 = views.server_error

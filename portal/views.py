@@ -12,6 +12,12 @@ def _wants_json(request) -> bool:
     )
 
 
+def bad_request(request, exception=None):
+    if _wants_json(request):
+        return envelope_json(status_code=400, message="Bad request.")
+    return defaults.bad_request(request, exception)
+
+
 def not_found(request, exception=None):
     if _wants_json(request):
         return envelope_json(status_code=404, message="Not found.")

@@ -204,3 +204,17 @@ def test_a_disabled_client_gets_no_token(client):
     )
 
     assert response.status_code == 401
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+def test_another_method_than_post_is_405_in_the_envelope(client, method):
+    response = client.generic(method, "/oauth/token")
+
+    assert response.status_code == 405
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {
+        "status": 405,
+        "message": f'Method "{method}" not allowed.',
+        "data": {},
+    }
+    assert "POST" in response["Allow"]

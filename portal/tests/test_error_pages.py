@@ -37,3 +37,41 @@ def test_an_unknown_api_path_is_an_enveloped_404_even_with_debug_on(client, sett
     assert response["Content-Type"] == "application/json"
     assert response.json() == {"status": 404, "message": "Not found.", "data": {}}
     assert SECRET not in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_request_django_refuses_on_an_api_path_is_an_enveloped_400(client):
+    response = client.get("/openstack/projects", HTTP_HOST="not-an-allowed-host.example")
+
+    assert response.status_code == 400
+    assert response.json() == {"status": 400, "message": "Bad request.", "data": {}}
+
+
+@pytest.mark.django_db
+def test_too_many_form_fields_on_an_api_call_is_a_400_not_a_500(client, settings, devel):
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 10
+    fields = "&".join(f"f{number}=x" for number in range(20))
+
+    response = client.post(
+        f"/openstack/compute?access_token={devel.token}",
+        fields,
+        content_type="application/x-www-form-urlencoded",
+    )
+
+    assert response.status_code == 400
+    assert response.json()["status"] == 400
+    assert "DATA_UPLOAD_MAX_NUMBER_FIELDS" in response.json()["message"]
+
+
+@pytest.mark.django_db
+def test_a_body_over_the_size_limit_on_an_api_call_is_a_413(client, settings, devel):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
+
+    response = client.post(
+        f"/openstack/compute?access_token={devel.token}",
+        {"stack_name": "x" * 500},
+        content_type="application/json",
+    )
+
+    assert response.status_code == 413
+    assert response.json()["status"] == 413
