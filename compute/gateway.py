@@ -128,20 +128,23 @@ def _translate(error: Exception) -> CloudError:
     return CloudPermanentError(_reason_of(error))
 
 
-_connections: dict[tuple[str, str], openstack.connection.Connection] = {}
+_connections: dict[tuple[str, str, str | None], openstack.connection.Connection] = {}
 _connections_lock = threading.Lock()
 
 
-def _connection(cloud_name: str, project_name: str):
+def _connection(cloud_name: str, project_name: str, region_name: str | None = None):
     # Connections are made lazily in the process that uses them (never before a fork) and
     # reused: keystoneauth keeps the token and re-authenticates near its expiry.
-    key = (cloud_name, project_name)
+    key = (cloud_name, project_name, region_name)
     with _connections_lock:
         conn = _connections.get(key)
         if conn is None:
+            # Without a region of its own, the cloud's clouds.yaml entry says which.
+            region = {"region_name": region_name} if region_name else {}
             conn = openstack.connect(
                 cloud=cloud_name,
                 project_name=project_name,
+                **region,
                 api_timeout=settings.CLOUD_API_TIMEOUT_SECONDS,
                 # Never let the transport repeat a request on its own: a create that timed
                 # out may have gone through, and only the portal knows to look first.
@@ -159,15 +162,17 @@ def forget_connections() -> None:
 
 
 class CloudGateway:
-    """Cloud calls on behalf of one OpenStack project, through its cloud's clouds.yaml entry."""
+    """Cloud calls on behalf of one OpenStack project, through its cloud's clouds.yaml entry,
+    in the given region (clouds.yaml's own when None)."""
 
-    def __init__(self, *, cloud_name: str, project_name: str):
+    def __init__(self, *, cloud_name: str, project_name: str, region_name: str | None = None):
         self.cloud_name = cloud_name
         self.project_name = project_name
+        self.region_name = region_name
 
     @property
     def conn(self):
-        return _connection(self.cloud_name, self.project_name)
+        return _connection(self.cloud_name, self.project_name, self.region_name)
 
     # Called after every cloud call as observer(call, outcome, seconds); metrics listen here.
     observers: list = []

@@ -67,7 +67,10 @@ class CloudUnavailable(Exception):
 
 
 def gateway_for(project: Project) -> CloudGateway:
-    return CloudGateway(cloud_name=project.cloud.name, project_name=project.name)
+    cloud = project.cloud
+    return CloudGateway(
+        cloud_name=cloud.name, project_name=project.name, region_name=cloud.region or None
+    )
 
 
 # --- catalog --------------------------------------------------------------------------------
