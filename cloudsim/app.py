@@ -51,6 +51,7 @@ _NOVA_ERROR_KEYS = {
     406: "notAcceptable",
     409: "conflictingRequest",
     413: "overLimit",
+    503: "serviceUnavailable",
 }
 
 _NEUTRON_ERROR_TYPES = {

@@ -169,3 +169,14 @@ def test_keystone_token_body_has_what_the_sdk_reads(cloudsim):
     interfaces = {e["interface"] for e in body["catalog"][1]["endpoints"]}
     assert interfaces == {"public", "internal", "admin"}
     assert body["expires_at"].endswith("Z")
+
+
+def test_an_injected_503_answers_in_novas_service_unavailable_body(cloudsim, call):
+    cloudsim.control.fail_next("compute", path="/flavors", action="503")
+
+    response = call("GET", "/compute/v2.1/flavors")
+
+    assert response.status_code == 503
+    assert response.json() == {
+        "serviceUnavailable": {"code": 503, "message": "cloudsim injected a 503 fault."}
+    }

@@ -104,6 +104,7 @@ def test_an_injected_503_reaches_the_sdk_as_its_exception(devel, cloudsim):
     with pytest.raises(exceptions.HttpException) as caught:
         list(devel.compute.servers(details=True))
     assert caught.value.status_code == 503
+    assert "cloudsim injected a 503 fault" in str(caught.value)
     assert list(devel.compute.servers(details=True)) == []
 
 
