@@ -193,9 +193,13 @@ def stack_create(
     project: Project,
     request: StackRequest,
     client: ApiClient | None = None,
+    user=None,
     request_id: str = "",
 ) -> Stack:
-    """Record a new stack and start building it; the cloud work happens in a task."""
+    """Record a new stack and start building it; the cloud work happens in a task.
+
+    `client` or `user` is who asked, for the audit.
+    """
     stack = Stack.objects.create(
         project=project,
         image_id=request.image_id,
@@ -218,6 +222,7 @@ def stack_create(
         operation,
         AuditEvent.Action.CREATE_REQUESTED,
         client=client,
+        user=user,
         details={
             "image_id": request.image_id,
             "flavor_id": request.flavor_id,

@@ -130,11 +130,10 @@ def stack_launch(request, project_name: str):
         except services.CloudUnavailable as error:
             form.add_error(None, f"The cloud is unreachable: {error}")
         else:
-            # Limitation: stack_create takes no person, so the audit trail credits a launch
-            # from these pages to "portal" rather than to the person who clicked.
             stack = services.stack_create(
                 project=project,
                 request=stack_request,
+                user=request.user,
                 request_id=getattr(request, "request_id", ""),
             )
             messages.success(request, f"{stack.name} is being built.")
