@@ -14,7 +14,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from accounts.models import Membership
+from accounts.models import Membership, PersonSettings
 
 # htmx stops polling an element when its fragment answers this status.
 HTMX_STOP_POLLING = 286
@@ -55,16 +55,30 @@ def may(membership: Membership | None, role: str) -> bool:
 
 
 def session_timezone(request):
-    """The time zone the person chose for this session, else the portal's (UTC)."""
-    # Limitation: the choice lives in the session only, so a person picks their zone again
-    # after each sign-in; there is no per-person setting stored in the database.
+    """The time zone the person chose, else the portal's (UTC).
+
+    The choice is stored with the person; the session keeps a copy, so that it is read from
+    the database once per sign-in, not on each page.
+    """
     name = request.session.get(SESSION_TIMEZONE)
+    if name is None and request.user.is_authenticated:
+        stored = PersonSettings.objects.filter(user=request.user).values_list(
+            "timezone", flat=True
+        )
+        name = stored.first() or ""
+        request.session[SESSION_TIMEZONE] = name
     if name:
         try:
             return zoneinfo.ZoneInfo(name)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             pass
     return timezone.get_default_timezone()
+
+
+def person_timezone_set(request, name: str) -> None:
+    """Show times in zone `name` to the person from now on, in this session and later ones."""
+    PersonSettings.objects.update_or_create(user=request.user, defaults={"timezone": name})
+    request.session[SESSION_TIMEZONE] = name
 
 
 def tenant_page(role: str = Membership.Role.VIEWER):

@@ -47,6 +47,26 @@ class Membership(models.Model):
         return f"{self.user} in {self.tenant} ({self.role})"
 
 
+class PersonSettings(models.Model):
+    """What a person chose for themselves and keeps from one sign-in to the next."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="portal_settings",
+    )
+    timezone = models.CharField(
+        max_length=64, blank=True, help_text="The zone pages show times in; blank for UTC."
+    )
+
+    class Meta:
+        verbose_name_plural = "person settings"
+
+    def __str__(self) -> str:
+        return f"{self.user} settings"
+
+
 def new_webhook_secret() -> str:
     return secrets.token_urlsafe(32)
 

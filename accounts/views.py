@@ -22,8 +22,8 @@ from oauth2_provider.views import TokenView
 from accounts import services, throttling
 from accounts.access import (
     SESSION_TENANT,
-    SESSION_TIMEZONE,
     person_memberships,
+    person_timezone_set,
     session_timezone,
     tenant_page,
 )
@@ -165,7 +165,7 @@ def account_settings(request):
     """The person's own settings: the time zone pages show times in, and a password link."""
     form = TimezoneForm(request.POST or None, initial={"timezone": str(session_timezone(request))})
     if request.method == "POST" and form.is_valid():
-        request.session[SESSION_TIMEZONE] = form.cleaned_data["timezone"]
+        person_timezone_set(request, form.cleaned_data["timezone"])
         messages.success(request, f"Times are now shown in {form.cleaned_data['timezone']}.")
         return _next_or_home(request)
     return render(request, "accounts/account_settings.html", {"form": form})

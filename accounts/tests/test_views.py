@@ -113,6 +113,27 @@ def test_times_are_shown_in_the_time_zone_the_person_chose(client, tenant):
     assert client.post("/account/", {"timezone": "Mars/Olympus"}).status_code == 200
 
 
+def test_the_chosen_time_zone_is_still_in_force_at_the_next_sign_in(client, tenant):
+    person = person_in(tenant)
+    stack = StackFactory(project=Project.objects.get(name="devel"))
+    client.force_login(person)
+    client.post("/account/", {"timezone": "Asia/Tokyo"})
+    client.post("/logout/")
+
+    client.post("/login/", {"username": person.username, "password": PASSWORD})
+    page = client.get(f"/stacks/{stack.name}/").content.decode()
+    settings_page = client.get("/account/").content.decode()
+
+    assert "JST" in page
+    assert '<option value="Asia/Tokyo" selected>' in settings_page
+
+
+def test_a_person_who_never_chose_a_zone_sees_utc(client, tenant):
+    client.force_login(person_in(tenant))
+
+    assert "Times in UTC" in client.get("/").content.decode()
+
+
 def test_the_account_links_are_reachable_without_script(client, tenant):
     client.force_login(person_in(tenant))
 
