@@ -96,8 +96,10 @@ def cloud_call_observe(call: str, outcome: str, seconds: float) -> None:
     service = CLOUD_CALL_SERVICES.get(call, "other")
     CLOUD_CALLS.labels(service, call, outcome).inc()
     CLOUD_LATENCY.labels(service, call).observe(seconds)
-    cloud_logger.debug(
-        "Cloud call service=%s call=%s outcome=%s %.1fms", service, call, outcome, seconds * 1000
+    # INFO, so that production's level keeps one line per call with its request id; the line
+    # names the call, never its URL, whose query could carry a token.
+    cloud_logger.info(
+        "Cloud call service=%s call=%s outcome=%s ms=%.1f", service, call, outcome, seconds * 1000
     )
 
 
