@@ -3,7 +3,7 @@
 Every variable is documented with its default in `.env.example`. The local defaults need no
 server: an SQLite file and a filesystem message broker under `var/`, an in-process cache.
 `DJANGO_ENV=production` turns on the hardened profile, which refuses to start without its
-secrets.
+secrets and servers, or with a local default.
 """
 
 from pathlib import Path
@@ -23,13 +23,40 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 DJANGO_ENV = env.str("DJANGO_ENV", default="local")
 PRODUCTION = DJANGO_ENV == "production"
 
-if PRODUCTION:
-    for required in ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL"):
+# The local default key is public on purpose: it only ever signs a developer's own sessions.
+LOCAL_SECRET_KEY = "local-development-key-not-for-production"
+# Local defaults that a `.env` copied from `.env.example` brings along, and that production
+# must never run on: each would fail quietly (one process's cache, a broker in a folder).
+LOCAL_ONLY_PREFIXES = {
+    "DATABASE_URL": ("sqlite:",),
+    "CELERY_BROKER_URL": ("filesystem:", "memory:"),
+    "CACHE_URL": ("locmemcache:", "dummycache:", "filecache:"),
+}
+
+
+def _refuse_local_values_in_production() -> None:
+    """`.env` is read before the profile is known, so production checks values, not presence."""
+    for required in ("SECRET_KEY", "ALLOWED_HOSTS", *LOCAL_ONLY_PREFIXES):
         if not env.str(required, default=""):
             raise ImproperlyConfigured(f"DJANGO_ENV=production needs {required} to be set.")
+    key = env.str("SECRET_KEY")
+    if key == LOCAL_SECRET_KEY or len(key) < 50:
+        raise ImproperlyConfigured(
+            "DJANGO_ENV=production needs a SECRET_KEY of its own, 50 characters or more."
+        )
+    if env.bool("DEBUG", default=False):
+        raise ImproperlyConfigured("DJANGO_ENV=production refuses DEBUG=true.")
+    for name, prefixes in LOCAL_ONLY_PREFIXES.items():
+        if env.str(name).startswith(prefixes):
+            raise ImproperlyConfigured(
+                f"DJANGO_ENV=production refuses the local {name} {env.str(name).split(':')[0]}."
+            )
 
-# The local default key is public on purpose: it only ever signs a developer's own sessions.
-SECRET_KEY = env.str("SECRET_KEY", default="local-development-key-not-for-production")
+
+if PRODUCTION:
+    _refuse_local_values_in_production()
+
+SECRET_KEY = env.str("SECRET_KEY", default=LOCAL_SECRET_KEY)
 DEBUG = env.bool("DEBUG", default=not PRODUCTION)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
