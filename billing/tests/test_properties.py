@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from billing import services
-from billing.models import FlavorPrice, InstanceEvent, to_us
+from billing.models import FlavorPrice, InstanceEvent, Statement, StatementLine, to_us
 from billing.tests.conftest import utc
 
 pytestmark = pytest.mark.django_db
@@ -186,3 +186,49 @@ def test_replaying_every_event_changes_nothing_and_no_interval_counts_twice(
     for (instance_id, _), us in before.items():
         per_instance[instance_id] += us
     assert all(us <= SPAN * 1_000_000 for us in per_instance.values())
+
+
+OCTOBER_START, OCTOBER_END = utc(2026, 10, 1), utc(2026, 11, 1)
+october_moments = st.integers(min_value=-3 * 86400, max_value=34 * 86400).map(
+    lambda seconds: OCTOBER_START + timedelta(seconds=seconds, microseconds=seconds % 7 * 1000)
+)
+late_events = st.lists(
+    st.tuples(st.integers(0, 2), october_moments, st.sampled_from(STATES)), max_size=6
+)
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    history_lists=st.lists(
+        st.lists(st.tuples(october_moments, st.sampled_from(STATES)), min_size=1, max_size=8),
+        min_size=1,
+        max_size=3,
+    ),
+    changes=price_changes,
+    late=late_events,
+)
+def test_a_closed_month_and_its_adjustments_add_up_to_its_usage_from_the_whole_history(
+    project, instances, history_lists, changes, late, settings
+):
+    """October is closed, events of October arrive late, November is closed: October's total
+    plus November's adjustment lines for October equals, to the cent, October's usage
+    reckoned afresh from the whole history, each (instance, price) line rounded once, as the
+    one rounding rule says."""
+    StatementLine.objects.all().delete()
+    Statement.objects.all().delete()
+    _load(instances, history_lists, changes)
+    october = services.statement_close(project=project, month=OCTOBER_START.date())
+
+    for index, at, state in late:
+        services.instance_event_record(instance=instances[index], state=state, at=at)
+    november = services.statement_close(project=project, month=OCTOBER_END.date())
+
+    adjustments = november.lines.filter(kind="ADJUSTMENT", adjusts=october)
+    billed = october.total + sum((line.amount for line in adjustments), Decimal(0))
+    reference = _reference(instances, OCTOBER_START, OCTOBER_END, settings.BILLING_BILLABLE_STATES)
+    assert billed == _cents(reference)
+    assert adjustments.count() <= 1
