@@ -83,7 +83,8 @@ class StackCreateSerializer(serializers.Serializer):
 
 class StackDeleteSerializer(serializers.Serializer):
     project_name = serializers.CharField(max_length=64)
-    stack_name = serializers.CharField(max_length=32)
+    # No length limit: a name no stack can have is not found, as on the detail endpoint.
+    stack_name = serializers.CharField()
     callback_url = serializers.URLField(
         max_length=500, required=False, allow_blank=True, default=""
     )

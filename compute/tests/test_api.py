@@ -267,6 +267,17 @@ def test_deleting_a_stack_twice_answers_the_same_and_starts_one_deletion(
     assert Operation.objects.filter(kind="DELETE").count() == 1
 
 
+@pytest.mark.parametrize("name", ["stack_r-nothere", "stack_r-" + "a" * 40])
+def test_an_unknown_stack_of_any_length_is_the_same_404_on_delete_and_detail(client, cached, name):
+    deleted = client.delete(
+        f"/openstack/delete_instances?project_name=devel&stack_name={name}", **cached.auth()
+    )
+    shown = client.get(f"/openstack/stacks/{name}", **cached.auth())
+
+    assert deleted.status_code == shown.status_code == 404
+    assert deleted.json() == shown.json()
+
+
 @pytest.mark.parametrize("missing", ["project_name", "stack_name"])
 def test_delete_without_its_parameters_is_400(client, cached, missing):
     params = {"project_name": "devel", "stack_name": "stack_r-whatever"}
