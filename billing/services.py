@@ -442,8 +442,13 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _cell(value) -> str:
-    """A spreadsheet-safe cell: text that a spreadsheet would run as a formula is quoted."""
-    text = "" if value is None else str(value)
+    """A spreadsheet-safe cell: a number as a plain number, so that a negative amount stays a
+    number; text that a spreadsheet would run as a formula is quoted."""
+    if value is None:
+        return ""
+    if isinstance(value, Decimal | int):
+        return str(value)
+    text = str(value)
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
@@ -453,8 +458,8 @@ def statement_csv(*, statement: Statement) -> str:
     project = statement.project
     writer.writerow([_cell(v) for v in ("tenant", project.tenant.name)])
     writer.writerow([_cell(v) for v in ("project", project.name)])
-    writer.writerow(["period", f"{statement.period_start:%Y-%m}"])
-    writer.writerow(["currency", statement.currency])
+    writer.writerow([_cell(v) for v in ("period", f"{statement.period_start:%Y-%m}")])
+    writer.writerow([_cell(v) for v in ("currency", statement.currency)])
     writer.writerow([])
     writer.writerow(
         ["kind", "stack", "instance", "server id", "flavor", "price per hour", "hours", "amount"]
@@ -476,5 +481,5 @@ def statement_csv(*, statement: Statement) -> str:
                 )
             ]
         )
-    writer.writerow(["total", "", "", "", "", "", "", money(statement.total)])
+    writer.writerow([_cell(v) for v in ("total", "", "", "", "", "", "", money(statement.total))])
     return buffer.getvalue()

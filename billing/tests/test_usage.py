@@ -237,3 +237,19 @@ def test_the_csv_export_is_safe_from_spreadsheet_formulas(project, make_instance
     assert "\n=" not in text
     assert ",=" not in text
     assert text.strip().endswith("1.00")
+
+
+def test_a_negative_adjustment_is_a_number_in_the_csv_not_text(project, make_instance):
+    price("1", "1.00", utc(2026, 1, 1))
+    web = make_instance("web-1")
+    history(web, (utc(2026, 10, 2), "ACTIVE"), (utc(2026, 10, 2, 10), "DELETED"))
+    services.statement_close(project=project, month=date(2026, 10, 1))
+    # Late news: the server was gone after two hours, not ten.
+    history(web, (utc(2026, 10, 2, 2), "DELETED"))
+    november = services.statement_close(project=project, month=NOVEMBER)
+
+    text = services.statement_csv(statement=november)
+
+    assert "ADJUSTMENT,,Usage of 2026-10 reported after it closed.,,,,,-8.00" in text
+    assert text.strip().endswith("total,,,,,,,-8.00")
+    assert "'-" not in text
