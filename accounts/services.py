@@ -4,6 +4,8 @@ import logging
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from oauth2_provider.generators import generate_client_secret
 from oauth2_provider.models import get_access_token_model
@@ -117,16 +119,34 @@ def _other_owners(membership: Membership) -> bool:
     return any(pk != membership.pk for pk in owners)
 
 
+def _new_login_check(identifier: str, user_model) -> None:
+    """A login is made only for an email address that is also a valid username."""
+    if "@" not in identifier:
+        raise MembershipError(
+            "No person with that username. Add someone without a login by their email address."
+        )
+    try:
+        validate_email(identifier)
+        user_model.username_validator(identifier)
+    except ValidationError as error:
+        raise MembershipError(
+            f"{identifier} is not an email address a login can be made for: "
+            + " ".join(error.messages)
+        ) from error
+
+
 @transaction.atomic
 def membership_invite(*, tenant: Tenant, identifier: str, role: str) -> tuple[Membership, bool]:
     """Add a person to a tenant by username or email; returns the membership and whether a
     login had to be made for them.
 
-    A person with no login gets one named after what was typed, without a usable password:
-    they cannot sign in until an operator sets one.
+    A person with no login, named by a valid email address, gets one named after it, without
+    a usable password: they cannot sign in until an operator sets one. An unknown username
+    makes nothing and raises MembershipError.
     """
     identifier = identifier.strip()
-    users = get_user_model().objects
+    user_model = get_user_model()
+    users = user_model.objects
     user = (
         users.filter(username__iexact=identifier).first()
         or users.filter(email__iexact=identifier).order_by("pk").first()
@@ -135,7 +155,8 @@ def membership_invite(*, tenant: Tenant, identifier: str, role: str) -> tuple[Me
     # Limitation: no invitation mail goes out and the portal has no password reset, so an
     # operator must set a password (admin) before a newly made login can sign in.
     if made:
-        user = users.create(username=identifier, email=identifier if "@" in identifier else "")
+        _new_login_check(identifier, user_model)
+        user = users.create(username=identifier, email=identifier)
         user.set_unusable_password()
         user.save(update_fields=["password"])
         logger.info("User made for an invitation tenant=%s user=%s", tenant.name, user.pk)

@@ -245,29 +245,37 @@ def apiclient_revoke(request, client_id: int):
 # --- members --------------------------------------------------------------------------------
 
 
-@tenant_page()
-def member_list(request):
-    """The people of the tenant and their roles; owners invite, change roles and remove."""
+def _member_list_page(request, form: MemberInviteForm, status: int = 200):
     members = Membership.objects.filter(tenant=request.tenant).select_related("user")
     return render(
         request,
         "accounts/membership_list.html",
-        {"members": members.order_by("user__username"), "form": MemberInviteForm(),
+        {"members": members.order_by("user__username"), "form": form,
          "roles": Membership.Role.choices},
+        status=status,
     )  # fmt: skip
+
+
+@tenant_page()
+def member_list(request):
+    """The people of the tenant and their roles; owners invite, change roles and remove."""
+    return _member_list_page(request, MemberInviteForm())
 
 
 @tenant_page(Membership.Role.OWNER)
 @require_POST
 def member_invite(request):
     form = MemberInviteForm(request.POST)
+    if form.is_valid():
+        try:
+            membership, made = services.membership_invite(
+                tenant=request.tenant, identifier=form.cleaned_data["identifier"],
+                role=form.cleaned_data["role"],
+            )  # fmt: skip
+        except services.MembershipError as error:
+            form.add_error("identifier", str(error))
     if not form.is_valid():
-        messages.error(request, "Give a username or an email, and a role.")
-        return redirect("membership-list")
-    membership, made = services.membership_invite(
-        tenant=request.tenant, identifier=form.cleaned_data["identifier"],
-        role=form.cleaned_data["role"],
-    )  # fmt: skip
+        return _member_list_page(request, form, status=400)
     name = membership.user.get_username()
     if made:
         messages.warning(

@@ -255,6 +255,23 @@ def test_an_owner_invites_people_by_username_or_email_and_sets_their_roles(clien
     assert "no password yet" in page
 
 
+def test_inviting_an_unknown_username_makes_no_login_and_says_why(client, tenant):
+    client.force_login(person_in(tenant))
+    people = get_user_model().objects.count()
+
+    unknown = client.post("/members/invite/", {"identifier": "nobody", "role": "owner"})
+    bad = client.post("/members/invite/", {"identifier": "not a valid/username!", "role": "owner"})
+    bad_email = client.post("/members/invite/", {"identifier": "a b@example", "role": "owner"})
+
+    assert unknown.status_code == bad.status_code == bad_email.status_code == 400
+    assert "No person with that username" in unknown.content.decode()
+    assert 'value="nobody"' in unknown.content.decode()
+    assert "No person with that username" in bad.content.decode()
+    assert "is not an email address a login can be made for" in bad_email.content.decode()
+    assert get_user_model().objects.count() == people
+    assert Membership.objects.filter(tenant=tenant).count() == 1
+
+
 def test_an_owner_removes_a_member_but_never_the_last_owner(client, tenant):
     owner = person_in(tenant)
     member = person_in(tenant, Membership.Role.MEMBER)
