@@ -86,3 +86,48 @@ def test_rotate_secret_action_shows_the_new_secret_and_retires_the_old(operator_
 def test_admin_lists_search_and_filter(operator_client, url):
     ApiClientFactory(name="robot", tenant=TenantFactory(name="acme"))
     assert operator_client.get(url).status_code == 200
+
+
+def test_adding_a_client_with_an_unknown_scope_shows_a_form_error(operator_client):
+    tenant = TenantFactory(name="acme")
+
+    response = operator_client.post(
+        "/admin/accounts/apiclient/add/",
+        {"tenant": tenant.pk, "name": "robot", "scope": "compute:read admin", "is_active": "on"},
+    )
+
+    assert response.status_code == 200
+    assert "Unknown scope(s): admin." in response.content.decode()
+    assert not ApiClient.objects.filter(name="robot").exists()
+
+
+def test_changing_a_clients_scopes_to_garbage_is_refused_and_known_ones_are_kept(
+    operator_client,
+):
+    api_client = ApiClientFactory(name="robot", tenant=TenantFactory(name="acme"))
+    url = f"/admin/accounts/apiclient/{api_client.pk}/change/"
+    form = {"tenant": api_client.tenant.pk, "name": "robot", "is_active": "on"}
+
+    refused = operator_client.post(url, {**form, "scope": "everything"})
+    accepted = operator_client.post(url, {**form, "scope": "billing:read compute:read"})
+
+    assert refused.status_code == 200
+    assert "Unknown scope(s): everything." in refused.content.decode()
+    assert accepted.status_code == 302
+    api_client.refresh_from_db()
+    assert api_client.scope == "compute:read billing:read"
+
+
+def test_the_page_showing_a_new_secret_is_neither_cached_nor_sent_as_a_referrer(
+    operator_client,
+):
+    tenant = TenantFactory(name="acme")
+
+    response = operator_client.post(
+        "/admin/accounts/apiclient/add/",
+        {"tenant": tenant.pk, "name": "robot", "scope": "compute:read", "is_active": "on"},
+    )
+
+    assert response.context["client_secret"] in response.content.decode()
+    assert response["Cache-Control"] == "no-store"
+    assert response["Referrer-Policy"] == "no-referrer"
