@@ -44,7 +44,7 @@ USAGE_EXAMPLE = {
     "instances": [{"id": SERVER, "name": "stack_r-k3v9x0qa-1", "stack_name": "stack_r-k3v9x0qa",
                    "flavor_id": "1", "price_per_hour": "0.1", "seconds": 5400,
                    "hours": "1.5000", "cost": "0.15"}],
-    "total": "0.15", "hourly_rate": "0.10", "forecast": "23.40",
+    "total": "0.15", "hourly_rate": "0.1000", "forecast": "23.40",
 }  # fmt: skip
 STATEMENT = shape(
     "StatementSummary",

@@ -1,6 +1,6 @@
 """Read-only billing queries and the shapes the API and pages show."""
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import QuerySet
 from django.urls import reverse
@@ -11,6 +11,7 @@ from billing.services import MonthUsage, money
 from compute.models import Instance, Project
 
 HOURS_PRECISION = Decimal("0.0001")
+RATE_PRECISION = Decimal("0.0001")
 
 
 def existing_instances(*, project: Project) -> list[Instance]:
@@ -67,6 +68,7 @@ def usage_answer(usage: MonthUsage) -> dict:
             for line in usage.lines
         ],
         "total": str(money(usage.total)),
-        "hourly_rate": str(money(usage.hourly_rate)) if usage.hourly_rate else "0.00",
+        # A rate, not an amount billed: to the cent, a server at 0.004/h would run for nothing.
+        "hourly_rate": str(usage.hourly_rate.quantize(RATE_PRECISION, rounding=ROUND_HALF_UP)),
         "forecast": None if usage.forecast is None else str(usage.forecast),
     }

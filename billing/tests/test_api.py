@@ -109,10 +109,21 @@ def test_usage_of_the_current_month_gives_cost_to_date_and_a_forecast(
     data = get(client, token, "/openstack/billing_usage", project_name="devel").json()["data"]
 
     assert Decimal(data["total"]) >= Decimal("1.99")
-    assert data["hourly_rate"] == "1.00"
+    assert data["hourly_rate"] == "1.0000"
     month_end = services.month_bounds(now.date())[1]
     hours_left = Decimal((month_end - now).total_seconds()) / 3600
     assert abs(Decimal(data["forecast"]) - Decimal(data["total"]) - hours_left) < Decimal("0.05")
+
+
+def test_a_rate_under_a_cent_an_hour_is_shown_not_rounded_away(
+    client, project, token, make_instance
+):
+    price("1", "0.004", utc(2020, 1, 1))
+    history(make_instance(), (timezone.now() - timedelta(hours=1), "ACTIVE"))
+
+    data = get(client, token, "/openstack/billing_usage", project_name="devel").json()["data"]
+
+    assert data["hourly_rate"] == "0.0040"
 
 
 def test_a_bad_month_is_400(client, project, token):
