@@ -4,13 +4,15 @@ calls, and no secret anywhere in a full create and delete cycle run by a real wo
 import io
 import json
 import logging
+import os
 import uuid
 
 import pytest
+import yaml
 
 from accounts.tests.factories import issue_token
-from compute.models import AuditEvent
-from compute.tests.conftest import create_body, image_id, wait_for_stack
+from compute.models import AuditEvent, WebhookDelivery
+from compute.tests.conftest import create_body, image_id, wait_for, wait_for_stack
 from portal.logs import JsonFormatter, RedactSecretsFilter, RequestIdFilter, request_id_var
 
 
@@ -53,9 +55,18 @@ def captured_log():
         logging.getLogger(name).setLevel(level)
 
 
+def _clouds_yaml_secrets() -> list[str]:
+    """The passwords and credential secrets of every cloud the portal logs in to."""
+    with open(os.environ["OS_CLIENT_CONFIG_FILE"]) as clouds_yaml:
+        clouds = yaml.safe_load(clouds_yaml)["clouds"]
+    auths = [cloud.get("auth", {}) for cloud in clouds.values()]
+    names = ("password", "application_credential_secret")
+    return [auth[name] for auth in auths for name in names if auth.get(name)]
+
+
 @pytest.mark.usefixtures("worker")
 def test_a_full_stack_cycle_logs_its_request_ids_into_tasks_and_cloud_calls_and_no_secret(
-    client, devel, settings, captured_log
+    client, devel, settings, captured_log, cloudsim
 ):
     settings.WEBHOOK_MAX_ATTEMPTS = 1
     token = client.post(
@@ -73,13 +84,18 @@ def test_a_full_stack_cycle_logs_its_request_ids_into_tasks_and_cloud_calls_and_
     )
     name = created.json()["data"]["stack_name"]
     wait_for_stack(name, "ACTIVE")
+    wait_for(
+        lambda: WebhookDelivery.objects.filter(event="stack.active", state="FAILED").exists(),
+        what="the create's callback to fail",
+    )
     deleted = client.delete(
         f"/openstack/delete_instances?project_name=devel&stack_name={name}&access_token={token}",
         HTTP_X_REQUEST_ID=delete_id,
     )
     assert deleted.status_code == 200
     wait_for_stack(name, "DELETED")
-    client.get("/openstack/instances", HTTP_AUTHORIZATION=f"Bearer {issue_token(devel.client)}")
+    bearer = issue_token(devel.client)
+    client.get("/openstack/instances", HTTP_AUTHORIZATION=f"Bearer {bearer}")
 
     lines = captured_log.getvalue().splitlines()
     tagged = {
@@ -91,6 +107,9 @@ def test_a_full_stack_cycle_logs_its_request_ids_into_tasks_and_cloud_calls_and_
     assert "Cloud call service=compute call=create_servers outcome=ok" in create_lines
     assert "Operation finished operation=" in create_lines
     assert "kind=CREATE state=SUCCEEDED" in create_lines
+    # The callback is sent by a task of its own, queued by the create's last step.
+    assert "Webhook attempt delivery=" in create_lines
+    assert "event=stack.active status=None state=FAILED" in create_lines
     assert "Cloud call service=compute call=delete_server outcome=ok" in delete_lines
     assert "kind=DELETE state=SUCCEEDED" in delete_lines
     assert not any(create_id in line for line in tagged[delete_id])
@@ -99,11 +118,18 @@ def test_a_full_stack_cycle_logs_its_request_ids_into_tasks_and_cloud_calls_and_
     assert actions["stack.deleted"] == delete_id
 
     captured = captured_log.getvalue()
+    keystone_tokens = list(cloudsim.state.tokens)  # those the gateway logged in with
+    cloud_secrets = _clouds_yaml_secrets()
+    assert keystone_tokens
+    assert cloud_secrets
     secrets_used = (
         token,
+        bearer,
         devel.token,
         devel.client.plain_secret,
         devel.client.webhook_secret,
+        *cloud_secrets,
+        *keystone_tokens,
     )
     for secret in secrets_used:
         assert secret not in captured
