@@ -945,6 +945,7 @@ def project_reconcile(*, project: Project) -> dict[str, int]:
             if not stack.instances.filter(state__in=LIVE_INSTANCE_STATES).exists():
                 stack.state = Stack.State.DELETED
                 stack.save(update_fields=["state", "updated"])
+                _webhook_stack_gone(stack)
                 logger.info("Stack deleted outside the portal stack=%s", stack.name)
 
         # A tagged server is an orphan when no record has it: its stack is unknown, or a
@@ -991,8 +992,9 @@ WEBHOOK_EVENTS = {
 }
 
 
-def _webhook_queue(operation: Operation) -> None:
-    event = WEBHOOK_EVENTS.get((operation.kind, operation.state))
+def _webhook_queue(operation: Operation, *, event: str | None = None) -> None:
+    """Queue the event of the operation's end (or `event`) to its callback URL, once."""
+    event = event or WEBHOOK_EVENTS.get((operation.kind, operation.state))
     if not operation.callback_url or event is None:
         return
     stack = operation.stack
@@ -1017,6 +1019,14 @@ def _webhook_queue(operation: Operation) -> None:
     if created:
         delivery_id = delivery.pk
         transaction.on_commit(lambda: _send_webhook(delivery_id, countdown=0))
+
+
+def _webhook_stack_gone(stack: Stack) -> None:
+    """Tell whoever asked for the stack's callbacks that it is gone, through the latest
+    operation that gave a callback URL."""
+    operation = stack.operations.exclude(callback_url="").first()
+    if operation is not None:
+        _webhook_queue(operation, event="stack.deleted")
 
 
 def _send_webhook(delivery_id: int, *, countdown: float) -> None:

@@ -8,7 +8,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from compute.models import WebhookDelivery
+from compute import tasks
+from compute.models import Instance, Stack, WebhookDelivery
 from compute.tests.conftest import delete, launch, wait_for, wait_for_stack
 
 pytestmark = pytest.mark.usefixtures("worker")
@@ -85,3 +86,27 @@ def test_a_receiver_that_never_answers_well_ends_failed_after_the_last_attempt(
     assert delivery.last_error
     delete(client, devel, name)
     wait_for_stack(name, "DELETED")
+
+
+def test_a_stack_whose_servers_vanished_from_the_cloud_sends_its_deleted_event(
+    client, devel, cloudsim, receiver, settings
+):
+    settings.WEBHOOK_RETRY_BASE_SECONDS = 0.1
+    url, received = receiver
+    name = launch(client, devel, instance_count="1", callback_url=url)
+    wait_for_stack(name, "ACTIVE")
+    wait_for(lambda: len(received) == 2, what="the active event")
+    for instance in Instance.objects.filter(stack__name=name):
+        cloudsim.control.server_delete(instance.server_id)
+
+    tasks.reconcile_project(devel.project.pk)
+
+    assert Stack.objects.get(name=name).state == "DELETED"
+    wait_for(lambda: len(received) == 3, what="the deleted event")
+    event = json.loads(received[-1][1])
+    assert (event["event"], event["stack_name"], event["state"]) == (
+        "stack.deleted",
+        name,
+        "DELETED",
+    )
+    assert event["instances"] == []
