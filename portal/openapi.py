@@ -235,7 +235,11 @@ def add_plain_django_endpoints(result, generator, request, public):
                             "application/json": {
                                 "schema": {
                                     "type": "object",
-                                    "properties": {"status": {"type": "string"}, "checks": checks},
+                                    "properties": {
+                                        "status": {"type": "string"},
+                                        "checks": checks,
+                                        "error": {"type": "string", "description": "On 400."},
+                                    },
                                 }
                             }
                         },
