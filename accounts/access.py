@@ -57,16 +57,10 @@ def may(membership: Membership | None, role: str) -> bool:
 def session_timezone(request):
     """The time zone the person chose, else the portal's (UTC).
 
-    The choice is stored with the person; the session keeps a copy, so that it is read from
-    the database once per sign-in, not on each page.
+    The choice is stored with the person; the session keeps a copy, made at sign-in, so that
+    pages do not ask the database for it.
     """
     name = request.session.get(SESSION_TIMEZONE)
-    if name is None and request.user.is_authenticated:
-        stored = PersonSettings.objects.filter(user=request.user).values_list(
-            "timezone", flat=True
-        )
-        name = stored.first() or ""
-        request.session[SESSION_TIMEZONE] = name
     if name:
         try:
             return zoneinfo.ZoneInfo(name)
@@ -79,6 +73,13 @@ def person_timezone_set(request, name: str) -> None:
     """Show times in zone `name` to the person from now on, in this session and later ones."""
     PersonSettings.objects.update_or_create(user=request.user, defaults={"timezone": name})
     request.session[SESSION_TIMEZONE] = name
+
+
+def person_timezone_restore(sender, request, user, **kwargs) -> None:
+    """At sign-in, copy the zone the person chose earlier into their new session."""
+    stored = PersonSettings.objects.filter(user=user).values_list("timezone", flat=True).first()
+    if stored and request is not None:
+        request.session[SESSION_TIMEZONE] = stored
 
 
 def tenant_page(role: str = Membership.Role.VIEWER):
