@@ -24,10 +24,13 @@ def flavor_label(flavor: dict) -> str:
 
 
 class StackLaunchForm(forms.Form):
-    image_id = forms.CharField(label="Image", widget=forms.Select)
-    flavor_id = forms.CharField(label="Flavor", widget=forms.Select)
+    # The fields are not required here: the serializer says what is missing, in its words,
+    # so that a blank field gets one message, not Django's and the API's.
+    image_id = forms.CharField(label="Image", widget=forms.Select, required=False)
+    flavor_id = forms.CharField(label="Flavor", widget=forms.Select, required=False)
     instance_count = forms.CharField(
         label="Number of servers",
+        required=False,
         initial="1",
         widget=forms.NumberInput(attrs={"min": 1, "inputmode": "numeric"}),
     )
@@ -37,6 +40,7 @@ class StackLaunchForm(forms.Form):
     user_name = forms.CharField(
         label="Launch as OpenStack user",
         widget=forms.Select,
+        required=False,
         help_text="A member of the project in Keystone; the servers are made on its behalf.",
     )
 

@@ -86,15 +86,19 @@ def _launch_context(request, project, form, catalog) -> dict:
         "form": form,
         "catalog": catalog,
         "price": _price(flavor_id, form["instance_count"].value()),
+        "max_count": settings.STACK_MAX_INSTANCES_PER_REQUEST,
         "filter_threshold": 8,
     }
 
 
-def _price(flavor_id, count) -> summaries.StackPrice:
+def _price(flavor_id, count) -> summaries.StackPrice | None:
+    """The stack's hourly price, or None while the count is not one the launch accepts."""
     try:
-        count = max(0, min(int(count), settings.STACK_MAX_INSTANCES_PER_REQUEST))
+        count = int(count)
     except (TypeError, ValueError):
-        count = 0
+        return None
+    if not 1 <= count <= settings.STACK_MAX_INSTANCES_PER_REQUEST:
+        return None
     return summaries.stack_hourly_price(
         flavor_id=flavor_id or "", count=count, currency=settings.BILLING_CURRENCY
     )
@@ -113,7 +117,9 @@ def stack_launch(request, project_name: str):
             {"project": project, "error": str(error)},
             status=503,
         )
-    form = StackLaunchForm(request.POST or None, project_name=project.name, catalog=catalog)
+    # Any POST is a submission, even an empty one, so that it gets the fields' errors.
+    data = request.POST if request.method == "POST" else None
+    form = StackLaunchForm(data, project_name=project.name, catalog=catalog)
     if request.method == "POST" and form.is_valid():
         stack_request = services.StackRequest(
             user_name=form.cleaned_data["user_name"],
@@ -152,7 +158,11 @@ def stack_launch_price(request, project_name: str):
     """The price box of the launch form, recomputed as the flavor or the count changes."""
     _project_or_404(request, project_name)
     price = _price(request.GET.get("flavor_id"), request.GET.get("instance_count"))
-    return render(request, "compute/stack_launch_price.html", {"price": price})
+    return render(
+        request,
+        "compute/stack_launch_price.html",
+        {"price": price, "max_count": settings.STACK_MAX_INSTANCES_PER_REQUEST},
+    )
 
 
 def _timeline(operation) -> list[dict]:

@@ -287,6 +287,44 @@ def test_a_launch_with_bad_fields_shows_the_apis_errors_beside_them(client, proj
     assert Stack.objects.count() == 0
 
 
+def test_a_count_out_of_range_shows_no_price_but_says_why(client, project):
+    sign_in(client, project)
+
+    fifty = client.get("/projects/devel/launch/price/", {"flavor_id": "1", "instance_count": 50})
+    zero = client.get("/projects/devel/launch/price/", {"flavor_id": "1", "instance_count": 0})
+    launch = client.post("/projects/devel/launch/", launch_body(instance_count="50"))
+
+    for answer in (fifty, zero, launch):
+        text = answer.content.decode()
+        assert "The price shows once the number of servers is from 1 to 20." in text
+        assert "EUR/h" not in text
+    assert "Must be at most 20." in launch.content.decode()
+
+
+def test_a_launch_with_blank_fields_says_once_per_field_what_is_missing(client, project):
+    sign_in(client, project)
+
+    blank = client.post(
+        "/projects/devel/launch/", launch_body(image_id="", flavor_id="", user_name="")
+    )
+
+    text = blank.content.decode()
+    assert blank.status_code == 400
+    assert text.count("This field may not be blank.") == 3
+    assert "This field is required." not in text
+
+
+def test_an_empty_post_is_a_submission_with_errors_not_a_fresh_form(client, project):
+    sign_in(client, project)
+
+    empty = client.post("/projects/devel/launch/", {})
+
+    assert empty.status_code == 400
+    assert empty.context["form"].errors
+    assert 'class="invalid-feedback"' in empty.content.decode()
+    assert Stack.objects.count() == 0
+
+
 def test_a_launch_over_the_quota_is_refused_with_the_quota_problem(client, project):
     sign_in(client, project)
     catalog_for(project, max_instances=1)
