@@ -198,6 +198,11 @@ def test_a_viewer_sees_everything_and_can_change_nothing(devel, context, live_se
     expect(page.get_by_role("button", name="Create client")).to_have_count(0)
     readme_screenshot(page, "phone-members")
 
+    # The chart is scaled down to the phone's width; its day numbers must still be readable.
+    page.goto("/billing/")
+    day_label = page.locator(".daily-cost text").first
+    assert day_label.evaluate("e => e.getBoundingClientRect().height") >= 10
+
     # Times follow the zone the person picks, here the browser's own.
     page.goto("/account/")
     page.get_by_role("button", name="Use my browser's time zone").click()
