@@ -1,6 +1,10 @@
 """Template helpers of the portal's layout: who is looking, in which tenant and time zone."""
 
+from datetime import timedelta
+
 from django import template
+from django.utils import timezone
+from django.utils.timesince import timesince
 
 from accounts.access import may, person_membership, person_memberships, session_timezone
 from accounts.models import Membership
@@ -63,3 +67,23 @@ def get_item(mapping: dict, key):
 def words(name: str) -> str:
     """A machine name as words: `create_servers` reads `create servers`."""
     return str(name).replace("_", " ")
+
+
+def _within_a_minute(moment) -> bool:
+    return timezone.now() - moment < timedelta(minutes=1)
+
+
+@register.filter
+def age(moment) -> str:
+    """How old something is, as `timesince` says it, but never "0 minutes"."""
+    if moment is None:
+        return ""
+    return "under a minute" if _within_a_minute(moment) else timesince(moment)
+
+
+@register.filter
+def ago(moment) -> str:
+    """When something happened, relative to now: "just now" rather than "0 minutes ago"."""
+    if moment is None:
+        return ""
+    return "just now" if _within_a_minute(moment) else f"{timesince(moment)} ago"

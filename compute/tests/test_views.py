@@ -114,6 +114,23 @@ def test_the_stacks_page_lists_each_stack_with_its_servers_addresses_states_and_
     assert "hx-trigger" not in text  # nothing moves: no polling
 
 
+def test_a_new_stack_is_under_a_minute_old_and_an_image_gone_from_the_catalog_shows_its_id(
+    client, project
+):
+    sign_in(client, project)
+    stack = make_stack(project)
+    Stack.objects.filter(pk=stack.pk).update(image_id="retired-image-id")
+
+    listing = client.get("/projects/devel/stacks/").content.decode()
+    detail = client.get(f"/stacks/{stack.name}/").content.decode()
+
+    assert "retired-image-id" in listing
+    assert "· image</td>" not in listing
+    assert "under a minute" in listing
+    assert "0\xa0minutes" not in listing + detail
+    assert "(just now)" in detail
+
+
 def test_the_stacks_page_asks_as_many_queries_for_twenty_stacks_as_for_one(client, project):
     sign_in(client, project)
     make_stack(project)
