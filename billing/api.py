@@ -55,6 +55,20 @@ STATEMENT = shape(
 BILLING_ERRORS = errors(
     invalid={"project_name": "This field is required."}, not_found=(PROJECT_NOT_FOUND,)
 )
+PRICES_CANNOT_BILL = "The prices cannot bill this project: <the reason>"
+USAGE_ERRORS = errors(
+    invalid={"project_name": "This field is required."},
+    not_found=(PROJECT_NOT_FOUND,),
+    conflict=PRICES_CANNOT_BILL,
+)
+
+
+class PricesCannotBill(exceptions.APIException):
+    """The operator's prices cannot bill the project as they stand (say, in two currencies):
+    the tenant can do nothing about it, and it is no fault of the request."""
+
+    status_code = 409
+    default_code = "prices_cannot_bill"
 
 
 FIRST_YEAR, LAST_YEAR = 1970, 9998
@@ -149,7 +163,7 @@ def _month_of(text: str | None) -> date:
             "month", OpenApiTypes.STR, description="YYYY-MM; this month if left out."
         ),
     ],
-    responses={**ok("BillingUsage", USAGE, USAGE_EXAMPLE), **BILLING_ERRORS},
+    responses={**ok("BillingUsage", USAGE, USAGE_EXAMPLE), **USAGE_ERRORS},
 )
 class BillingUsageView(APIView):
     """`GET /openstack/billing_usage?project_name=&month=YYYY-MM`: per instance its billable
@@ -159,7 +173,12 @@ class BillingUsageView(APIView):
 
     def get(self, request):
         project, query = _project(request, UsageQuery)
-        usage = services.month_usage(project=project, month=_month_of(query.get("month")))
+        try:
+            usage = services.month_usage(project=project, month=_month_of(query.get("month")))
+        except services.PriceError as error:
+            raise PricesCannotBill(
+                PRICES_CANNOT_BILL.replace("<the reason>", str(error))
+            ) from None
         return envelope(selectors.usage_answer(usage))
 
 

@@ -112,12 +112,14 @@ def errors(
     invalid: dict[str, str] | None = None,
     not_found: tuple[str, ...] = (),
     unreachable: bool = False,
+    conflict: str | None = None,
 ) -> dict:
     """The endpoint's own error answers in the envelope, each with a true example.
 
     Every endpoint needs a token with a scope (401, 403). `invalid` is the bad field the
     400 example names with its problem; `not_found` the 404 messages the endpoint can give,
-    one example each; `unreachable` documents the 503 of an endpoint that may call the cloud.
+    one example each; `unreachable` documents the 503 of an endpoint that may call the cloud;
+    `conflict` the 409 of an endpoint whose answer the operator's data can stand in the way of.
     """
     answers = {
         401: [_error(401, UNAUTHORIZED, {}, "unknown token")],
@@ -129,6 +131,8 @@ def errors(
         answers[400] = [_error(400, message, data, "invalid input")]
     if not_found:
         answers[404] = [_error(404, m, {}, m.rstrip(".").lower()) for m in not_found]
+    if conflict:
+        answers[409] = [_error(409, conflict, {}, "conflict")]
     if unreachable:
         answers[503] = [_error(503, CLOUD_UNREACHABLE, {}, "cloud unreachable")]
     return {

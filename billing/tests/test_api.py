@@ -172,3 +172,19 @@ def test_the_first_and_last_months_billing_can_count_are_answered(client, projec
 
     assert response.status_code == 200
     assert response.json()["data"]["total"] == "0.00"
+
+
+def test_usage_that_the_prices_cannot_bill_is_a_409_saying_why(
+    client, project, token, make_instance
+):
+    make_instance("web-1")
+    price("1", "0.10", utc(2020, 1, 1), currency="USD")
+
+    response = get(client, token, "/openstack/billing_usage", project_name="devel")
+
+    assert response.status_code == 409
+    assert response.json() == {
+        "status": 409,
+        "message": "The prices cannot bill this project: Prices of 1 are not in EUR.",
+        "data": {},
+    }

@@ -1,14 +1,19 @@
 """The OpenAPI schema: generated without a warning, served offline, and its examples true."""
 
 import re
+from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
 
 from accounts.tests.factories import ApiClientFactory, issue_token
+from billing.models import FlavorPrice
 from compute.models import Cloud, Project
 from compute.tests.conftest import create_body, image_id, launch
+from compute.tests.factories import InstanceFactory, StackFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -149,6 +154,20 @@ def _call(client, devel, world, path, method, status, case=""):
         return client.get(url, {**project, "stack_name": stack}, **auth)
     if status == 400:
         return client.get(url, **auth)  # the project_name it needs is missing
+    if status == 409:
+        # A running server, and a price in another currency than the portal bills in.
+        stack = StackFactory(project=Project.objects.get(name="devel"), flavor_id="1")
+        InstanceFactory(stack=stack, name=f"{stack.name}-1", flavor_id="1")
+        FlavorPrice.objects.create(
+            flavor_id="1",
+            price_per_hour=Decimal("0.10"),
+            currency="USD",
+            effective_from=timezone.now() - timedelta(days=1),
+        )
+        answer = client.get(url, project, **auth)
+        FlavorPrice.objects.filter(currency="USD").delete()
+        stack.delete()
+        return answer
     if path.endswith(("/projects", "{stack_name}")) and status == 200:
         return client.get(url, **auth)
     return client.get(url, project, **auth)
