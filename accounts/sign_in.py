@@ -15,6 +15,8 @@ from django.core.cache import cache
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
 
+from accounts.addresses import client_address
+
 logger = logging.getLogger(__name__)
 
 LOGIN_FAILURE_LIMIT = 5
@@ -53,7 +55,7 @@ class SignInView(auth_views.LoginView):
 
     def post(self, request, *args, **kwargs):
         username = request.POST.get("username", "")
-        address = request.META.get("REMOTE_ADDR", "")
+        address = client_address(request)
         wait = login_retry_after(username, address)
         if wait:
             # An unbound form: checking the password now would answer whether it was right.
@@ -68,7 +70,7 @@ class SignInView(auth_views.LoginView):
         return super().post(request, *args, **kwargs)
 
     def form_invalid(self, form):
-        address = self.request.META.get("REMOTE_ADDR", "")
+        address = client_address(self.request)
         login_failure_record(form.data.get("username", ""), address)
         logger.info("Sign-in failed address=%s", address)
         return super().form_invalid(form)

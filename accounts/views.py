@@ -27,6 +27,7 @@ from accounts.access import (
     session_timezone,
     tenant_page,
 )
+from accounts.addresses import client_address
 from accounts.forms import ApiClientCreateForm, MemberInviteForm, MemberRoleForm, TimezoneForm
 from accounts.models import ApiClient, Membership
 from billing.services import PriceError, month_usage
@@ -82,7 +83,7 @@ class AccessTokenView(TokenView):
         client_id = (
             basic_client_id if basic_client_id is not None else request.POST.get("client_id", "")
         )
-        address = request.META.get("REMOTE_ADDR", "")
+        address = client_address(request)
 
         wait = throttling.retry_after(client_id, address)
         if wait:

@@ -244,6 +244,10 @@ OAUTH2_PROVIDER = {
 # Failed token requests allowed per client id and per address in a window, before 429.
 TOKEN_FAILURE_LIMIT = env.int("TOKEN_FAILURE_LIMIT", default=10)
 TOKEN_FAILURE_WINDOW_SECONDS = env.int("TOKEN_FAILURE_WINDOW_SECONDS", default=300)
+# The proxies in front of the portal (gunicorn's setting, read here too): behind one of
+# them, sign-in and token throttling count the address it names in X-Forwarded-For, not its
+# own, so that one guesser cannot lock out everyone who comes through the same proxy.
+FORWARDED_ALLOW_IPS = env.list("FORWARDED_ALLOW_IPS", default=["127.0.0.1"])
 
 SILENCED_SYSTEM_CHECKS = [
     # The seed contract makes clients send `?access_token=`; redaction compensates.

@@ -176,6 +176,62 @@ def test_failures_from_one_address_throttle_guesses_at_other_clients(client, set
     assert response.status_code == 429
 
 
+def test_behind_the_proxy_one_guessers_failures_do_not_lock_out_another_caller(client, settings):
+    settings.TOKEN_FAILURE_LIMIT = 2
+    settings.FORWARDED_ALLOW_IPS = ["10.9.0.1"]
+    through_proxy = {"REMOTE_ADDR": "10.9.0.1"}
+    for _ in range(2):
+        client.post(
+            TOKEN_URL,
+            {"grant_type": "client_credentials", "client_id": "made-up", "client_secret": "x"},
+            HTTP_X_FORWARDED_FOR="203.0.113.7",
+            **through_proxy,
+        )
+    other = ApiClientFactory()
+    fields = {
+        "grant_type": "client_credentials",
+        "client_id": other.client_id,
+        "client_secret": other.plain_secret,
+    }
+
+    elsewhere = client.post(
+        TOKEN_URL, fields, HTTP_X_FORWARDED_FOR="198.51.100.4", **through_proxy
+    )
+    # The guesser cannot hide behind an address it writes itself: the proxy appends the real one.
+    guesser = client.post(
+        TOKEN_URL, fields, HTTP_X_FORWARDED_FOR="198.51.100.4, 203.0.113.7", **through_proxy
+    )
+
+    assert elsewhere.status_code == 200
+    assert guesser.status_code == 429
+
+
+def test_a_forwarded_address_from_outside_the_proxies_is_not_believed(client, settings):
+    settings.TOKEN_FAILURE_LIMIT = 2
+    settings.FORWARDED_ALLOW_IPS = ["10.9.0.1"]
+    for hop in ("192.0.2.1", "192.0.2.2"):
+        client.post(
+            TOKEN_URL,
+            {"grant_type": "client_credentials", "client_id": "made-up", "client_secret": "x"},
+            HTTP_X_FORWARDED_FOR=hop,
+            REMOTE_ADDR="203.0.113.7",
+        )
+    other = ApiClientFactory()
+
+    response = client.post(
+        TOKEN_URL,
+        {
+            "grant_type": "client_credentials",
+            "client_id": other.client_id,
+            "client_secret": other.plain_secret,
+        },
+        HTTP_X_FORWARDED_FOR="192.0.2.3",
+        REMOTE_ADDR="203.0.113.7",
+    )
+
+    assert response.status_code == 429
+
+
 def test_a_client_can_ask_for_fewer_scopes_but_not_more(client):
     api_client = ApiClientFactory(scope="compute:read")
     fields = {
