@@ -19,7 +19,7 @@ from datetime import timedelta
 import requests
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from accounts.models import ApiClient
@@ -1029,25 +1029,41 @@ def _webhook_stack_gone(stack: Stack) -> None:
         _webhook_queue(operation, event="stack.deleted")
 
 
-def _send_webhook(delivery_id: int, *, countdown: float) -> None:
+def _send_webhook(delivery_id: int, *, countdown: float, attempts_before: int = 0) -> None:
     from compute import tasks
 
     try:
         tasks.deliver_webhook.apply_async(
-            (delivery_id,), countdown=countdown, queue=tasks.queue("webhooks")
+            (delivery_id, attempts_before), countdown=countdown, queue=tasks.queue("webhooks")
         )
     except Exception:
+        # The delivery row stays PENDING: the watchdog sends it again.
         logger.exception("Could not queue webhook delivery=%s", delivery_id)
 
 
-def webhook_deliver(*, delivery_id: int) -> float | None:
-    """POST one webhook; returns the seconds to wait before the next try, or None when done."""
+def webhook_deliver(
+    *, delivery_id: int, attempts_before: int | None = None
+) -> tuple[float, int] | None:
+    """POST one webhook; returns the seconds to wait before the next try and the attempts made
+    so far, or None when there is nothing more to do.
+
+    `attempts_before` is how many attempts the message that asks for this one expects were
+    made: a duplicated or redelivered message for an attempt already made does nothing.
+    """
     delivery = (
         WebhookDelivery.objects.select_related("operation__stack__created_by_client")
         .filter(pk=delivery_id)
         .first()
     )
     if delivery is None or delivery.state != WebhookDelivery.State.PENDING:
+        return None
+    if attempts_before is not None and delivery.attempts != attempts_before:
+        return None
+    # Of two copies of one message running at once, this conditional update lets one through.
+    claimed = WebhookDelivery.objects.filter(
+        pk=delivery.pk, state=WebhookDelivery.State.PENDING, attempts=delivery.attempts
+    ).update(attempts=F("attempts") + 1, updated=timezone.now())
+    if not claimed:
         return None
 
     body = json.dumps(delivery.payload, sort_keys=True).encode()
@@ -1094,7 +1110,31 @@ def webhook_deliver(*, delivery_id: int) -> float | None:
     )
     if delivery.state != WebhookDelivery.State.PENDING:
         return None
-    return min(settings.WEBHOOK_RETRY_BASE_SECONDS * 2.0 ** (delivery.attempts - 1), 3600.0)
+    return _webhook_backoff(delivery.attempts), delivery.attempts
+
+
+def _webhook_backoff(attempts: int) -> float:
+    """Seconds between a delivery's attempt number `attempts` and the next."""
+    return min(settings.WEBHOOK_RETRY_BASE_SECONDS * 2.0 ** (attempts - 1), 3600.0)
+
+
+def webhooks_watchdog() -> int:
+    """Send again the pending deliveries whose next attempt is overdue: a message lost with
+    a killed worker, or never queued while the broker was down. Returns how many."""
+    now = timezone.now()
+    stall = timedelta(seconds=settings.OPERATION_STALL_SECONDS)
+    resent = 0
+    pending = WebhookDelivery.objects.filter(
+        state=WebhookDelivery.State.PENDING, updated__lt=now - stall
+    )
+    for delivery_id, attempts, updated in pending.values_list("pk", "attempts", "updated"):
+        due = updated + timedelta(seconds=_webhook_backoff(attempts) if attempts else 0)
+        if due + stall > now:
+            continue
+        logger.warning("Webhook delivery overdue, sent again delivery=%s", delivery_id)
+        _send_webhook(delivery_id, countdown=0, attempts_before=attempts)
+        resent += 1
+    return resent
 
 
 def projects_to_reconcile():

@@ -33,15 +33,19 @@ def advance_operation(operation_id: str, wakeup: str) -> None:
 
 
 @shared_task(name="compute.deliver_webhook", **TASK_OPTIONS)
-def deliver_webhook(delivery_id: int) -> None:
-    wait = services.webhook_deliver(delivery_id=delivery_id)
-    if wait is not None:
-        deliver_webhook.apply_async((delivery_id,), countdown=wait, queue=queue("webhooks"))
+def deliver_webhook(delivery_id: int, attempts_before: int | None = None) -> None:
+    # attempts_before is None in messages queued before it existed: they are not checked.
+    retry = services.webhook_deliver(delivery_id=delivery_id, attempts_before=attempts_before)
+    if retry is not None:
+        wait, attempts = retry
+        deliver_webhook.apply_async(
+            (delivery_id, attempts), countdown=wait, queue=queue("webhooks")
+        )
 
 
 @shared_task(name="compute.watchdog", **TASK_OPTIONS)
 def watchdog() -> int:
-    return services.operations_watchdog()
+    return services.operations_watchdog() + services.webhooks_watchdog()
 
 
 @shared_task(name="compute.reconcile_all", **TASK_OPTIONS)
