@@ -2,6 +2,11 @@
 answers, duplicated task messages and a broker that is down. Every operation must end
 ACTIVE, DELETED or FAILED with the cloud's reason, with nothing left behind in the cloud."""
 
+import itertools
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
 import pytest
 
 from compute import services
@@ -177,18 +182,24 @@ def test_servers_beyond_the_stacks_count_are_deleted(client, devel, cloudsim):
     wait_for(lambda: len(sim_project_state(cloudsim)["servers"]) == 2, what="surplus gone")
 
 
-def test_every_task_delivered_twice_gives_the_same_end_state(client, devel, cloudsim, monkeypatch):
+def test_every_task_delivered_twice_gives_the_same_end_state(
+    client, devel, cloudsim, monkeypatch, settings
+):
     from compute import tasks
 
-    send_once = tasks.advance_operation.apply_async
+    settings.WEBHOOK_RETRY_BASE_SECONDS = 0.5
+    settings.WEBHOOK_MAX_ATTEMPTS = 3
+    for task in (tasks.advance_operation, tasks.deliver_webhook):
+        send_once = task.apply_async
 
-    def send_twice(*args, **kwargs):
-        send_once(*args, **kwargs)
-        return send_once(*args, **kwargs)
+        def send_twice(*args, send_once=send_once, **kwargs):
+            send_once(*args, **kwargs)
+            return send_once(*args, **kwargs)
 
-    monkeypatch.setattr(tasks.advance_operation, "apply_async", send_twice)
+        monkeypatch.setattr(task, "apply_async", send_twice)
+    callback_url, posts = _failing_receiver()
 
-    name = launch(client, devel, instance_count="3", floating_ip="true")
+    name = launch(client, devel, instance_count="3", floating_ip="true", callback_url=callback_url)
     wait_for_stack(name, "ACTIVE")
     state = sim_project_state(cloudsim)
     assert len(state["servers"]) == 3
@@ -199,6 +210,29 @@ def test_every_task_delivered_twice_gives_the_same_end_state(client, devel, clou
     wait_for_stack(name, "DELETED")
     assert_nothing_left(cloudsim)
     assert list(Operation.objects.values_list("state", flat=True)) == ["SUCCEEDED"] * 2
+    # Each attempt of the event is made once, after its backoff, not once per message copy.
+    wait_for(lambda: len(posts) == 3, what="three attempts of the stack.active event")
+    gaps = [later - earlier for earlier, later in itertools.pairwise(posts)]
+    assert all(gap >= 0.45 for gap in gaps), gaps
+
+
+def _failing_receiver():
+    """A local endpoint that answers 500 to every POST; and when each came."""
+    posts = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            posts.append(time.monotonic())
+            self.send_response(500)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_port}/hook", posts
 
 
 def test_a_create_submitted_while_the_broker_is_down_is_sent_by_the_watchdog(
