@@ -1,7 +1,9 @@
 """Fixtures for stacks: a tenant with a project on cloudsim and an API client with a token."""
 
+import threading
 import time
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from accounts.tests.factories import ApiClientFactory, TenantFactory, issue_token
 from compute.models import Project, Stack
@@ -79,3 +81,23 @@ def delete(client, setup, stack_name: str):
     return client.delete(
         f"/openstack/delete_instances?project_name=devel&stack_name={stack_name}", **setup.auth()
     )
+
+
+def failing_callback_receiver():
+    """A local callback endpoint that answers 500 to every POST: its URL, and for each POST
+    the time it came and its `X-IPAAS-Delivery`. It serves until the test process ends."""
+    posts = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            posts.append((time.monotonic(), self.headers["X-IPAAS-Delivery"]))
+            self.send_response(500)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_port}/hook", posts

@@ -1,14 +1,13 @@
 """A webhook delivery message delivered twice, or lost, still makes each attempt once."""
 
-import threading
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.utils import timezone
 
 from compute import services
 from compute.models import Operation, WebhookDelivery
+from compute.tests.conftest import failing_callback_receiver
 from compute.tests.factories import StackFactory
 
 pytestmark = pytest.mark.django_db
@@ -16,23 +15,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def failing_receiver():
-    """A local endpoint that answers 500 to every POST and counts them."""
-    posts = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):
-            self.rfile.read(int(self.headers["Content-Length"]))
-            posts.append(self.headers["X-IPAAS-Delivery"])
-            self.send_response(500)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}/hook", posts
-    server.shutdown()
+    return failing_callback_receiver()
 
 
 @pytest.fixture
