@@ -478,3 +478,26 @@ def test_a_viewer_sees_every_page_of_the_tenant(client, project):
         assert client.get(path).status_code == 200, path
     assert client.get(f"/stacks/{stack.name}/delete/").status_code == 403
     assert client.get("/projects/devel/launch/price/").status_code == 403
+
+
+def test_a_launch_from_the_page_is_recorded_as_made_by_the_signed_in_person(client, project):
+    person = sign_in(client, project)
+
+    response = client.post("/projects/devel/launch/", launch_body())
+
+    assert response.status_code == 302
+    event = AuditEvent.objects.get(action=AuditEvent.Action.CREATE_REQUESTED)
+    assert event.actor_user == person
+    assert event.actor_client is None
+    assert event.actor == f"user {person.get_username()}"
+
+
+@pytest.mark.parametrize("count", ["\u00b2", "\u0661", "9" * 5000])
+def test_a_count_that_is_not_ascii_digits_is_refused_on_the_page(client, project, count):
+    sign_in(client, project)
+
+    response = client.post("/projects/devel/launch/", launch_body(instance_count=count))
+
+    assert response.status_code == 400
+    assert "Must be a whole number." in response.content.decode()
+    assert not Stack.objects.exists()
