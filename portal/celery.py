@@ -7,7 +7,7 @@ receiver) cannot starve another (provisioning). Every queue name starts with
 
 import os
 
-from celery import Celery
+from celery import Celery, bootsteps
 from kombu import Exchange, Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
@@ -44,6 +44,31 @@ def routes_for(prefix: str) -> dict[str, dict]:
     return {task: {"queue": queue_name(prefix, kind)} for task, kind in TASK_QUEUE_KINDS.items()}
 
 
+class AckBeforePolling(bootsteps.StartStopStep):
+    """Send the acks of tasks that ran in a timer before the worker's event loop sleeps.
+
+    With the solo pool (`make run`, the tests) a countdown task runs inside the loop's timer
+    and its late ack is queued for the loop's next turn; but the loop first sleeps in poll
+    for up to 10 s, and with a prefetch of one the broker sends nothing until that ack. So
+    every countdown task held the next message back by up to 10 s. The hub runs its
+    `on_tick` callbacks between the timers and the poll: the queued acks go out there.
+    """
+
+    requires = {"celery.worker.components:Hub"}
+
+    def start(self, worker):
+        hub = worker.hub
+        if hub is not None:
+            hub.on_tick.add(lambda: run_ready_callbacks(hub))
+
+
+def run_ready_callbacks(hub) -> None:
+    # Limitation: kombu's hub has no public call for this; `_pop_ready` is what its loop uses.
+    for callback in hub._pop_ready():
+        callback()
+
+
 app = Celery("portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+app.steps["worker"].add(AckBeforePolling)
 app.autodiscover_tasks()
