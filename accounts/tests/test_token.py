@@ -9,6 +9,17 @@ from accounts.tests.factories import ApiClientFactory
 
 pytestmark = pytest.mark.django_db
 TOKEN_URL = "/oauth/token"
+GUESS = {"grant_type": "client_credentials", "client_id": "made-up", "client_secret": "x"}
+
+
+def credentials(api_client, **fields) -> dict:
+    """The form of a client-credentials token request by `api_client`, with `fields` changed."""
+    return {
+        "grant_type": "client_credentials",
+        "client_id": api_client.client_id,
+        "client_secret": api_client.plain_secret,
+        **fields,
+    }
 
 
 def _basic(client_id: str, secret: str) -> str:
@@ -17,14 +28,7 @@ def _basic(client_id: str, secret: str) -> str:
 
 def test_token_with_form_fields_answers_the_seed_shape(client):
     api_client = ApiClientFactory()
-    response = client.post(
-        TOKEN_URL,
-        {
-            "grant_type": "client_credentials",
-            "client_id": api_client.client_id,
-            "client_secret": api_client.plain_secret,
-        },
-    )
+    response = client.post(TOKEN_URL, credentials(api_client))
 
     assert response.status_code == 200
     body = response.json()
@@ -57,27 +61,13 @@ def test_token_lifetime_follows_the_setting(client, settings):
         "ALWAYS_RELOAD_OAUTHLIB_CORE": True,
     }
     api_client = ApiClientFactory()
-    response = client.post(
-        TOKEN_URL,
-        {
-            "grant_type": "client_credentials",
-            "client_id": api_client.client_id,
-            "client_secret": api_client.plain_secret,
-        },
-    )
+    response = client.post(TOKEN_URL, credentials(api_client))
     assert response.json()["expires_in"] == 600
 
 
 def test_wrong_secret_is_invalid_client_401_in_the_envelope(client):
     api_client = ApiClientFactory()
-    response = client.post(
-        TOKEN_URL,
-        {
-            "grant_type": "client_credentials",
-            "client_id": api_client.client_id,
-            "client_secret": "not-the-secret",
-        },
-    )
+    response = client.post(TOKEN_URL, credentials(api_client, client_secret="not-the-secret"))
 
     assert response.status_code == 401
     body = response.json()
@@ -88,14 +78,7 @@ def test_wrong_secret_is_invalid_client_401_in_the_envelope(client):
 
 def test_unsupported_grant_is_400(client):
     api_client = ApiClientFactory()
-    response = client.post(
-        TOKEN_URL,
-        {
-            "grant_type": "magic_beans",
-            "client_id": api_client.client_id,
-            "client_secret": api_client.plain_secret,
-        },
-    )
+    response = client.post(TOKEN_URL, credentials(api_client, grant_type="magic_beans"))
 
     assert response.status_code == 400
     assert response.json()["error"] == "unsupported_grant_type"
@@ -106,13 +89,7 @@ def test_other_grants_of_oauth_are_refused_to_api_clients(client):
     api_client = ApiClientFactory()
     response = client.post(
         TOKEN_URL,
-        {
-            "grant_type": "password",
-            "username": "someone",
-            "password": "whatever",
-            "client_id": api_client.client_id,
-            "client_secret": api_client.plain_secret,
-        },
+        credentials(api_client, grant_type="password", username="someone", password="whatever"),
     )
 
     assert response.status_code in (400, 401)
@@ -122,11 +99,7 @@ def test_other_grants_of_oauth_are_refused_to_api_clients(client):
 @pytest.mark.parametrize("missing", ["grant_type", "client_id", "client_secret"])
 def test_a_missing_field_is_400_naming_it(client, missing):
     api_client = ApiClientFactory()
-    fields = {
-        "grant_type": "client_credentials",
-        "client_id": api_client.client_id,
-        "client_secret": api_client.plain_secret,
-    }
+    fields = credentials(api_client)
     del fields[missing]
 
     response = client.post(TOKEN_URL, fields)
@@ -139,11 +112,7 @@ def test_a_missing_field_is_400_naming_it(client, missing):
 def test_repeated_failures_are_throttled_with_retry_after(client, settings):
     settings.TOKEN_FAILURE_LIMIT = 3
     api_client = ApiClientFactory()
-    bad = {
-        "grant_type": "client_credentials",
-        "client_id": api_client.client_id,
-        "client_secret": "guess",
-    }
+    bad = credentials(api_client, client_secret="guess")
     for _ in range(3):
         assert client.post(TOKEN_URL, bad).status_code == 401
 
@@ -158,20 +127,10 @@ def test_repeated_failures_are_throttled_with_retry_after(client, settings):
 def test_failures_from_one_address_throttle_guesses_at_other_clients(client, settings):
     settings.TOKEN_FAILURE_LIMIT = 2
     for _ in range(2):
-        client.post(
-            TOKEN_URL,
-            {"grant_type": "client_credentials", "client_id": "made-up", "client_secret": "x"},
-        )
+        client.post(TOKEN_URL, GUESS)
     other = ApiClientFactory()
 
-    response = client.post(
-        TOKEN_URL,
-        {
-            "grant_type": "client_credentials",
-            "client_id": other.client_id,
-            "client_secret": other.plain_secret,
-        },
-    )
+    response = client.post(TOKEN_URL, credentials(other))
 
     assert response.status_code == 429
 
@@ -183,16 +142,12 @@ def test_behind_the_proxy_one_guessers_failures_do_not_lock_out_another_caller(c
     for _ in range(2):
         client.post(
             TOKEN_URL,
-            {"grant_type": "client_credentials", "client_id": "made-up", "client_secret": "x"},
+            GUESS,
             HTTP_X_FORWARDED_FOR="203.0.113.7",
             **through_proxy,
         )
     other = ApiClientFactory()
-    fields = {
-        "grant_type": "client_credentials",
-        "client_id": other.client_id,
-        "client_secret": other.plain_secret,
-    }
+    fields = credentials(other)
 
     elsewhere = client.post(
         TOKEN_URL, fields, HTTP_X_FORWARDED_FOR="198.51.100.4", **through_proxy
@@ -212,7 +167,7 @@ def test_a_forwarded_address_from_outside_the_proxies_is_not_believed(client, se
     for hop in ("192.0.2.1", "192.0.2.2"):
         client.post(
             TOKEN_URL,
-            {"grant_type": "client_credentials", "client_id": "made-up", "client_secret": "x"},
+            GUESS,
             HTTP_X_FORWARDED_FOR=hop,
             REMOTE_ADDR="203.0.113.7",
         )
@@ -220,11 +175,7 @@ def test_a_forwarded_address_from_outside_the_proxies_is_not_believed(client, se
 
     response = client.post(
         TOKEN_URL,
-        {
-            "grant_type": "client_credentials",
-            "client_id": other.client_id,
-            "client_secret": other.plain_secret,
-        },
+        credentials(other),
         HTTP_X_FORWARDED_FOR="192.0.2.3",
         REMOTE_ADDR="203.0.113.7",
     )
@@ -234,11 +185,7 @@ def test_a_forwarded_address_from_outside_the_proxies_is_not_believed(client, se
 
 def test_a_client_can_ask_for_fewer_scopes_but_not_more(client):
     api_client = ApiClientFactory(scope="compute:read")
-    fields = {
-        "grant_type": "client_credentials",
-        "client_id": api_client.client_id,
-        "client_secret": api_client.plain_secret,
-    }
+    fields = credentials(api_client)
 
     assert client.post(TOKEN_URL, fields).json()["scope"] == "compute:read"
     refused = client.post(TOKEN_URL, {**fields, "scope": "compute:read compute:write"})
@@ -250,14 +197,7 @@ def test_a_disabled_client_gets_no_token(client):
     api_client = ApiClientFactory()
     services.api_client_disable(client=api_client)
 
-    response = client.post(
-        TOKEN_URL,
-        {
-            "grant_type": "client_credentials",
-            "client_id": api_client.client_id,
-            "client_secret": api_client.plain_secret,
-        },
-    )
+    response = client.post(TOKEN_URL, credentials(api_client))
 
     assert response.status_code == 401
 
