@@ -135,6 +135,7 @@ start() {
   shift
   setsid "$@" >"$ST/log/$name.out" 2>&1 </dev/null 9>&- &
   echo $! >"$PIDS/$name.pid"
+  disown # a service killed on purpose (a restart) is not this script's error to report
 }
 start_wsgi() { # NAME PORT MODULE [ENV=VALUE ...]
   local name=$1 port=$2 module=$3
@@ -234,29 +235,86 @@ start_wsgi placement "$PLACEMENT_PORT" placement.wsgi.api \
 start_wsgi neutron "$NEUTRON_PORT" neutron.wsgi.api PYTHONOPTIMIZE=1 \
   OS_NEUTRON_CONFIG_DIR="$ST/etc/neutron" OS_NEUTRON_CONFIG_FILES=neutron.conf
 start_wsgi nova-api "$NOVA_PORT" nova.wsgi.osapi_compute OS_NOVA_CONFIG_DIR="$ST/etc/nova"
-for s in conductor scheduler compute; do
-  start "nova-$s" "$B/nova-$s" --config-file "$NC" --log-file "$ST/log/nova-$s.log"
-done
-start nova-compute-doomed "$B/nova-compute" --config-file "$NC" \
-  --config-file "$ST/etc/nova/nova-compute-doomed.conf" \
-  --log-file "$ST/log/nova-compute-doomed.log"
+# Nova's own services. Conductor and scheduler come first and each must be taking messages
+# from its queue before a compute starts: a compute that starts earlier waits on conductor,
+# and a stalled start must be seen here, with its log, not as a cloud that never serves.
+nova_start() { # NAME
+  local extra=()
+  [ "$1" = nova-compute-doomed ] \
+    && extra=(--config-file "$ST/etc/nova/nova-compute-doomed.conf")
+  start "$1" "$B/${1%-doomed}" --config-file "$NC" "${extra[@]}" --log-file "$ST/log/$1.log"
+}
+nova_restart() { # NAME: stop its whole session, then start it again
+  local sid
+  sid="$(cat "$PIDS/$1.pid")"
+  kill -KILL -- "-$sid" 2>/dev/null || true
+  for _ in $(seq 20); do
+    [ -z "$(pgrep -s "$sid")" ] && break
+    sleep 0.5
+  done
+  nova_start "$1"
+}
+show_log() { # NAME: the last lines worth reading of a service's logs, on stderr
+  local f names=$1
+  # A compute that does not register may be waiting on conductor: show conductor's log too.
+  [ "${1#nova-compute}" != "$1" ] && names="$1 nova-conductor"
+  for f in $(for n in $names; do echo "$ST/log/$n.out" "$ST/log/$n.log"; done); do
+    [ -s "$f" ] || continue
+    echo "---- last of $f" >&2
+    grep -v ' DEBUG \|^ ' "$f" | tail -n 15 | cut -c1-400 >&2
+  done
+}
+consuming() { # QUEUE: a consumer takes messages from it on the cloud's vhost
+  rabbitmqctl -q list_queues -p "$RABBIT_VHOST" name consumers 2>/dev/null \
+    | awk -v q="$1" '$1 == q && $2 > 0 { found = 1 } END { exit !found }'
+}
+pg_has() { # DATABASE QUERY: the query returns a row
+  local rows
+  rows="$("$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -tAq -d "$1" -c "$2" 2>/dev/null)"
+  [ -n "$rows" ]
+}
+registered() { pg_has nova "SELECT 1 FROM compute_nodes WHERE host = '$1' AND deleted = 0"; }
+mapped() { pg_has nova_api "SELECT 1 FROM host_mappings WHERE host = '$1'"; }
+# await NAME SECONDS WHAT CHECK...: wait until CHECK succeeds. A service that dies fails the
+# start; one that is still not WHAT after SECONDS is restarted once, its log shown first.
+await() {
+  local name=$1 seconds=$2 what=$3 attempt deadline
+  shift 3
+  for attempt in 1 2; do
+    deadline=$(($(date +%s) + seconds))
+    while [ "$(date +%s)" -lt "$deadline" ]; do
+      "$@" && return 0
+      if [ -z "$(pgrep -s "$(cat "$PIDS/$name.pid")")" ]; then
+        show_log "$name"
+        die "$name died: see $ST/log/$name.log"
+      fi
+      sleep 1
+    done
+    show_log "$name"
+    [ "$attempt" = 2 ] && die "$name is not $what after a restart: see $ST/log/$name.log"
+    log "WARNING: $name is not $what after $seconds s; restarting it once"
+    nova_restart "$name"
+  done
+}
+nova_start nova-conductor
+nova_start nova-scheduler
 wait_http "http://127.0.0.1:$GLANCE_PORT/" glance
 wait_http "http://127.0.0.1:$PLACEMENT_PORT/" placement
 wait_http "http://127.0.0.1:$NEUTRON_PORT/" neutron
 wait_http "http://127.0.0.1:$NOVA_PORT/" nova-api
+await nova-conductor 90 "taking messages" consuming conductor
+await nova-scheduler 90 "taking messages" consuming scheduler
+log "nova-conductor and nova-scheduler taking messages"
+nova_start nova-compute
+nova_start nova-compute-doomed
 
 # ---- 8. map both compute hosts, seed flavors, image, networks ------------------------------
-mapped() {
-  local hosts
-  hosts="$("$B/nova-manage" --config-file "$NC" cell_v2 list_hosts 2>/dev/null)"
-  grep -q "$COMPUTE_HOST" <<<"$hosts" && grep -q "$DOOMED_HOST" <<<"$hosts"
-}
-for _ in $(seq 120); do
-  "$B/nova-manage" --config-file "$NC" cell_v2 discover_hosts >/dev/null 2>&1 || true
-  mapped && break
-  sleep 1
+await nova-compute 90 "registered" registered "$COMPUTE_HOST"
+await nova-compute-doomed 90 "registered" registered "$DOOMED_HOST"
+quiet "$B/nova-manage" --config-file "$NC" cell_v2 discover_hosts
+for host in $COMPUTE_HOST $DOOMED_HOST; do
+  mapped "$host" || die "compute host $host registered but not mapped to cell1 by discover_hosts"
 done
-mapped || die "a nova-compute did not register: see $ST/log/nova-compute*.log"
 log "compute hosts mapped"
 head -c 1048576 /dev/urandom >"$ST/fake.img"
 IMAGE_FILE="$ST/fake.img" "$B/python" "$HERE/bootstrap.py" resources
@@ -275,4 +333,5 @@ entry() { # NAME USER PASSWORD PROJECT
 } >"$CLOUDS_YAML.tmp"
 mv "$CLOUDS_YAML.tmp" "$CLOUDS_YAML"
 echo "$SETUP_HASH" >"$ST/set-up.sha256"
-log "READY in $(($(date +%s) - T_START)) s: OS_CLIENT_CONFIG_FILE=$CLOUDS_YAML OS_CLOUD=realcloud-demo"
+log "READY in $(($(date +%s) - T_START)) s:" \
+  "OS_CLIENT_CONFIG_FILE=$CLOUDS_YAML OS_CLOUD=realcloud-demo"
