@@ -3,7 +3,7 @@
 import pytest
 from django.contrib.auth import get_user_model
 
-from accounts.models import ApiClient
+from accounts.models import ApiClient, PersonSettings
 from accounts.tests.factories import ApiClientFactory, TenantFactory, issue_token
 
 pytestmark = pytest.mark.django_db
@@ -81,11 +81,24 @@ def test_rotate_secret_action_shows_the_new_secret_and_retires_the_old(operator_
         "/admin/accounts/membership/?role=owner",
         "/admin/accounts/apiclient/?is_active__exact=1&q=robot",
         "/admin/compute/project/?q=devel",
+        "/admin/accounts/personsettings/?q=operator",
     ],
 )
 def test_admin_lists_search_and_filter(operator_client, url):
     ApiClientFactory(name="robot", tenant=TenantFactory(name="acme"))
     assert operator_client.get(url).status_code == 200
+
+
+def test_a_persons_time_zone_is_set_in_admin_and_a_misspelt_one_refused(operator_client):
+    person = get_user_model().objects.create_user("carol", "carol@example.test", "pw")
+    url = "/admin/accounts/personsettings/add/"
+
+    refused = operator_client.post(url, {"user": person.pk, "timezone": "Europe/Pariss"})
+    assert "is not a time zone" in refused.content.decode()
+    assert not PersonSettings.objects.exists()
+
+    operator_client.post(url, {"user": person.pk, "timezone": "Europe/Paris"})
+    assert PersonSettings.objects.get(user=person).timezone == "Europe/Paris"
 
 
 def test_adding_a_client_with_an_unknown_scope_shows_a_form_error(operator_client):
