@@ -311,10 +311,15 @@ nova_start nova-compute-doomed
 # ---- 8. map both compute hosts, seed flavors, image, networks ------------------------------
 await nova-compute 90 "registered" registered "$COMPUTE_HOST"
 await nova-compute-doomed 90 "registered" registered "$DOOMED_HOST"
-quiet "$B/nova-manage" --config-file "$NC" cell_v2 discover_hosts
-for host in $COMPUTE_HOST $DOOMED_HOST; do
-  mapped "$host" || die "compute host $host registered but not mapped to cell1 by discover_hosts"
+# The scheduler maps new hosts every 5 s as well, and nova-manage fails when the two collide
+# on the same host: it is run again until both mappings are there.
+for _ in $(seq 10); do
+  mapped "$COMPUTE_HOST" && mapped "$DOOMED_HOST" && break
+  "$B/nova-manage" --config-file "$NC" cell_v2 discover_hosts >>"$ST/log/db-sync.out" 2>&1 \
+    || sleep 1
 done
+mapped "$COMPUTE_HOST" && mapped "$DOOMED_HOST" \
+  || die "compute hosts registered but not mapped to cell1: see $ST/log/db-sync.out"
 log "compute hosts mapped"
 head -c 1048576 /dev/urandom >"$ST/fake.img"
 IMAGE_FILE="$ST/fake.img" "$B/python" "$HERE/bootstrap.py" resources
